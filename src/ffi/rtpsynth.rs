@@ -1,0 +1,201 @@
+//! rtpsynth.h: the RTP packet generator behind a `void *` handle.
+
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, c_int, c_uint, c_ulonglong, c_void};
+use std::ptr;
+
+use parking_lot::Mutex;
+
+use crate::synth::Synth;
+
+/// `struct rsynth_seq`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct rsynth_seq {
+    pub ts: c_ulonglong,
+    pub seq: c_ulonglong,
+}
+
+/// `rsynth_randfunc_t`.
+pub type rsynth_randfunc_t = Option<unsafe extern "C" fn(arg: *mut c_void) -> u32>;
+
+struct RandSource {
+    func: rsynth_randfunc_t,
+    arg: *mut c_void,
+}
+
+// SAFETY: `arg` is an opaque value owned by the C caller, who installs it
+// process-wide exactly as the original's global does; we only pass it back.
+unsafe impl Send for RandSource {}
+
+extern "C" {
+    /// glibc's random(): the original's default source (libc does not bind it).
+    fn random() -> std::ffi::c_long;
+}
+
+static RAND: Mutex<RandSource> = Mutex::new(RandSource { func: None, arg: ptr::null_mut() });
+
+fn draw() -> u32 {
+    let (func, arg) = {
+        let r = RAND.lock();
+        (r.func, r.arg)
+    };
+    match func {
+        // SAFETY: the caller installed `f` with this `arg` through
+        // rsynth_set_randfunc and keeps both valid while installed.
+        Some(f) => unsafe { f(arg) },
+        // SAFETY: random() has no preconditions.
+        None => unsafe { random() as u32 },
+    }
+}
+
+/// Install the generator used by later `rsynth_ctor` calls (three draws
+/// each: SSRC, timestamp, sequence number); NULL restores `random()`.
+#[no_mangle]
+pub extern "C" fn rsynth_set_randfunc(func: rsynth_randfunc_t, arg: *mut c_void) {
+    let mut r = RAND.lock();
+    r.func = func;
+    r.arg = if func.is_some() { arg } else { ptr::null_mut() };
+}
+
+fn synth<'a>(ri: *mut c_void) -> Option<&'a mut Synth> {
+    // SAFETY: non-NULL handles come from rsynth_ctor and are used by one
+    // thread at a time, as with the original.
+    unsafe { ri.cast::<Synth>().as_mut() }
+}
+
+/// Create a generator. Returns NULL only when out of memory.
+#[no_mangle]
+pub extern "C" fn rsynth_ctor(srate: c_int, ptime: c_int) -> *mut c_void {
+    super::ffi_boundary!(ptr::null_mut(), {
+        Box::into_raw(Box::new(Synth::new(srate, ptime, draw))).cast()
+    })
+}
+
+/// Write the next packet into `buf` (see rtpsynth.h). Returns its length,
+/// or -1 when `blen` is too small, `plen` is negative or a pointer is NULL.
+///
+/// # Safety
+/// `buf` must point to `blen` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn rsynth_next_pkt_pa(
+    ri: *mut c_void,
+    plen: c_int,
+    pt: c_int,
+    buf: *mut c_char,
+    blen: c_uint,
+    filled: c_int,
+) -> c_int {
+    super::ffi_boundary!(-1, {
+        let Some(s) = synth(ri) else { return -1 };
+        if buf.is_null() || plen < 0 {
+            return -1;
+        }
+        let (plen, blen) = (plen as usize, blen as usize);
+        let hl = s.header_len();
+        let rs = hl + plen;
+        if rs > blen || rs > c_int::MAX as usize {
+            return -1;
+        }
+        let buf = buf.cast::<u8>();
+        // SAFETY: `buf` has `blen` writable bytes and `hl + plen <= blen`, so
+        // every range below is inside it; `copy` allows the overlap.
+        unsafe {
+            if filled != 0 {
+                ptr::copy(buf, buf.add(hl), plen);
+                ptr::write_bytes(buf.add(rs), 0, blen - rs);
+            } else {
+                ptr::write_bytes(buf.add(hl), 0, blen - hl);
+            }
+            let h = s.next_header(pt);
+            ptr::copy_nonoverlapping(h.as_ptr(), buf, hl);
+        }
+        rs as c_int
+    })
+}
+
+/// Allocate (malloc) and return the next packet with a zeroed payload of
+/// `plen` bytes; free it with `rsynth_pkt_free` or free(). NULL on a NULL
+/// handle, a negative `plen` or no memory.
+#[no_mangle]
+pub extern "C" fn rsynth_next_pkt(ri: *mut c_void, plen: c_int, pt: c_int) -> *mut c_void {
+    super::ffi_boundary!(ptr::null_mut(), {
+        let Some(s) = synth(ri) else { return ptr::null_mut() };
+        if plen < 0 || plen as usize > c_int::MAX as usize - s.header_len() {
+            return ptr::null_mut();
+        }
+        let hl = s.header_len();
+        let rs = hl + plen as usize;
+        // SAFETY: plain allocation; checked for NULL below.
+        let p = unsafe { libc::malloc(rs) }.cast::<u8>();
+        if p.is_null() {
+            return ptr::null_mut();
+        }
+        let h = s.next_header(pt);
+        // SAFETY: `p` holds `rs = hl + plen` bytes.
+        unsafe {
+            ptr::copy_nonoverlapping(h.as_ptr(), p, hl);
+            ptr::write_bytes(p.add(hl), 0, plen as usize);
+        }
+        p.cast()
+    })
+}
+
+/// Advance the timestamp by `npkts` packet times without sending.
+#[no_mangle]
+pub extern "C" fn rsynth_skip(ri: *mut c_void, npkts: c_int) {
+    super::ffi_boundary!((), {
+        if let Some(s) = synth(ri) {
+            s.skip(npkts);
+        }
+    })
+}
+
+/// Free a packet from `rsynth_next_pkt` (free(); NULL is fine).
+///
+/// # Safety
+/// `rnp` must be NULL or a block from `rsynth_next_pkt` not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn rsynth_pkt_free(rnp: *mut c_void) {
+    // SAFETY: per the contract above; free(NULL) is a no-op.
+    unsafe { libc::free(rnp) }
+}
+
+/// Destroy a generator (NULL is fine).
+///
+/// # Safety
+/// `ri` must be NULL or a live handle from `rsynth_ctor`.
+#[no_mangle]
+pub unsafe extern "C" fn rsynth_dtor(ri: *mut c_void) {
+    super::ffi_boundary!((), {
+        if !ri.is_null() {
+            // SAFETY: came from Box::into_raw in rsynth_ctor.
+            drop(unsafe { Box::from_raw(ri.cast::<Synth>()) });
+        }
+    })
+}
+
+/// Set the marker bit for the next packet; returns the previous value
+/// (0 for a NULL handle).
+#[no_mangle]
+pub extern "C" fn rsynth_set_mbt(ri: *mut c_void, new_st: c_uint) -> c_uint {
+    super::ffi_boundary!(0, { synth(ri).map_or(0, |s| s.set_marker(new_st)) })
+}
+
+/// Store the current position in `*rsp` (if not NULL), then move the
+/// timestamp forward by the time elapsed since the last packet.
+///
+/// # Safety
+/// `rsp` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rsynth_resync(ri: *mut c_void, rsp: *mut rsynth_seq) {
+    super::ffi_boundary!((), {
+        let Some(s) = synth(ri) else { return };
+        let before = s.resync();
+        // SAFETY: the caller passes NULL or a writable rsynth_seq.
+        if let Some(out) = unsafe { rsp.as_mut() } {
+            *out = rsynth_seq { ts: before.ts, seq: before.seq };
+        }
+    })
+}

@@ -1,0 +1,264 @@
+//! Fixed-capacity RTP jitter buffer with librtpsynth's exact semantics.
+//!
+//! Received packets get a 64-bit logical sequence number (`lseq`) that keeps
+//! counting across 16-bit wraps; they are released in `lseq` order, and a gap
+//! is released as one erasure covering the missing range. The buffer is a
+//! sorted ring (`VecDeque`) instead of the original's linked list: insertion
+//! is a binary search plus a short move near the tail where reordered packets
+//! land, and the in-order case never touches it. Every decision, counter and
+//! output order is the original's; where the original would `abort()` on a
+//! broken internal invariant (reachable only with hostile sequence numbers),
+//! this code carries on with the general rule and never panics.
+//!
+//! The buffer is generic over the item carried with each packet, so the C
+//! layer can move its own heap frames through it and the core stays safe.
+
+use std::collections::VecDeque;
+
+/// "Nothing yet" marker for `last_lseq` and `last_max_lseq`.
+const UNSET: u64 = u64::MAX;
+
+/// A packet inside or leaving the buffer.
+#[derive(Debug)]
+pub struct Frame<T> {
+    pub lseq: u64,
+    /// Calls that saw this frame as the stale tail of a nearly full buffer.
+    pub jbcnt: u64,
+    pub ts: u32,
+    pub item: T,
+}
+
+/// A run of lost packets reported in front of the next delivered packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Erasure {
+    pub lseq_start: u64,
+    pub lseq_end: u64,
+    /// Timestamp span of the missing packets (the gap to the next packet
+    /// scaled by n / (n + 1)).
+    pub ts_diff: u32,
+}
+
+/// Receives what one call releases, in the order the original builds its
+/// `ready` and `drop` lists.
+pub trait Sink<T> {
+    /// The ready list starts with this erasure.
+    fn erasure(&mut self, e: Erasure);
+    /// Append to the ready list.
+    fn ready(&mut self, f: Frame<T>);
+    /// Start a new run of dropped frames, placed in front of earlier runs.
+    fn drop_run(&mut self);
+    /// Append to the current drop run.
+    fn dropped(&mut self, f: Frame<T>);
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub dup: u64,
+    pub late: u64,
+    pub seq_wraps: u64,
+}
+
+pub struct JitterBuffer<T> {
+    last_lseq: u64,
+    last_ts: u32,
+    last_max_lseq: u64,
+    lseq_mask: u64,
+    capacity: u32,
+    pending: VecDeque<Frame<T>>,
+    stats: Stats,
+}
+
+impl<T> JitterBuffer<T> {
+    pub fn new(capacity: u32) -> Self {
+        JitterBuffer {
+            last_lseq: UNSET,
+            last_ts: 0,
+            last_max_lseq: UNSET,
+            lseq_mask: 0,
+            capacity,
+            pending: VecDeque::with_capacity(capacity.clamp(4, 1024) as usize),
+            stats: Stats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Number of packets held back.
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Age the newest held packet when the buffer is (nearly) full and give
+    /// it up once it has been passed over `capacity` times: it is too far
+    /// ahead to ever be released in order. The original runs this at the
+    /// start of every `udp_in`, before the datagram is even parsed.
+    pub fn purge_stale_tail(&mut self) -> Option<Frame<T>> {
+        if self.pending.is_empty() || (self.pending.len() as u32) < self.capacity.wrapping_sub(1) {
+            return None;
+        }
+        let tail = self.pending.back_mut()?;
+        tail.jbcnt += 1;
+        if tail.jbcnt < self.capacity as u64 {
+            return None;
+        }
+        let f = self.pending.pop_back()?;
+        if self.last_max_lseq == f.lseq {
+            self.last_max_lseq = self.pending.back().map_or(UNSET, |p| p.lseq);
+        }
+        Some(f)
+    }
+
+    /// Take in one parsed packet.
+    pub fn insert<S: Sink<T>>(&mut self, seq: u16, ts: u32, item: T, sink: &mut S) {
+        let mut lseq = self.lseq_mask | seq as u64;
+        let warm_up = self.last_lseq == UNSET;
+        if self.last_max_lseq == UNSET && self.pending.is_empty() {
+            return self.first_pending(lseq, ts, item, warm_up, sink);
+        }
+        if self.last_max_lseq != UNSET {
+            if self.last_max_lseq % 65536 < 536 && seq > 65000 {
+                // a pre-wrap straggler arriving after the wrap
+                lseq = lseq.wrapping_sub(0x10000);
+            } else if self.last_max_lseq > 65000 && lseq < self.last_max_lseq - 65000 {
+                self.lseq_mask = self.lseq_mask.wrapping_add(0x10000);
+                lseq = lseq.wrapping_add(0x10000);
+                self.stats.seq_wraps += 1;
+            }
+            if !warm_up && lseq <= self.last_lseq {
+                // the original compares the distance truncated to an int
+                if self.last_lseq.wrapping_sub(lseq) as u32 == 0 {
+                    self.stats.dup += 1;
+                } else {
+                    self.stats.late += 1;
+                }
+                sink.drop_run();
+                sink.dropped(Frame { lseq, jbcnt: 0, ts, item });
+                return;
+            }
+            if self.pending.is_empty() {
+                return self.first_pending(lseq, ts, item, warm_up, sink);
+            }
+        }
+        let pos = self.pending.partition_point(|f| f.lseq < lseq);
+        if self.pending.get(pos).is_some_and(|f| f.lseq == lseq) {
+            self.stats.dup += 1;
+            sink.drop_run();
+            sink.dropped(Frame { lseq, jbcnt: 0, ts, item });
+            return;
+        }
+        if pos == self.pending.len() {
+            self.last_max_lseq = lseq;
+        }
+        self.pending.insert(pos, Frame { lseq, jbcnt: 0, ts, item });
+        let next_due = !warm_up && self.pending[0].lseq == self.last_lseq.wrapping_add(1);
+        if self.pending.len() as u32 == self.capacity || next_due {
+            self.release_head_run(warm_up, sink);
+        }
+    }
+
+    /// The packet lands in an empty buffer: deliver it at once if it is the
+    /// next one expected (or lseq 0 on a fresh buffer), else hold it.
+    fn first_pending<S: Sink<T>>(&mut self, lseq: u64, ts: u32, item: T, warm_up: bool, sink: &mut S) {
+        self.last_max_lseq = lseq;
+        let deliver = if warm_up { lseq == 0 } else { self.last_lseq == lseq.wrapping_sub(1) };
+        let f = Frame { lseq, jbcnt: 0, ts, item };
+        if deliver {
+            self.save_last(lseq, ts);
+            sink.ready(f);
+        } else {
+            self.pending.push_back(f);
+        }
+    }
+
+    fn release_head_run<S: Sink<T>>(&mut self, warm_up: bool, sink: &mut S) {
+        let n = self.head_run_len(0);
+        if !warm_up {
+            let head = &self.pending[0];
+            if let Some(e) = self.erasure_before(head.lseq, head.ts) {
+                sink.erasure(e);
+            }
+        }
+        let last = &self.pending[n - 1];
+        self.save_last(last.lseq, last.ts);
+        for f in self.pending.drain(..n) {
+            sink.ready(f);
+        }
+    }
+
+    /// Length of the run of consecutive lseqs starting at `from`.
+    fn head_run_len(&self, from: usize) -> usize {
+        let mut n = from + 1;
+        while n < self.pending.len() && self.pending[n - 1].lseq.wrapping_add(1) == self.pending[n].lseq {
+            n += 1;
+        }
+        n - from
+    }
+
+    fn erasure_before(&self, lseq: u64, ts: u32) -> Option<Erasure> {
+        if self.last_lseq.wrapping_add(1) == lseq {
+            return None;
+        }
+        let lseq_start = self.last_lseq.wrapping_add(1);
+        let lseq_end = lseq.wrapping_sub(1);
+        let ts_gap = ts.wrapping_sub(self.last_ts);
+        let missing = lseq_end.wrapping_sub(lseq_start).wrapping_add(1) as u32;
+        // The original divides by zero (SIGFPE) when the 32-bit count wraps;
+        // n / (n + 1) tends to 1 there, so the whole gap is reported.
+        let ts_diff = match missing.checked_add(1) {
+            Some(d) => ts_gap.wrapping_mul(missing) / d,
+            None => ts_gap,
+        };
+        Some(Erasure { lseq_start, lseq_end, ts_diff })
+    }
+
+    fn save_last(&mut self, lseq: u64, ts: u32) {
+        self.last_lseq = lseq;
+        self.last_ts = ts;
+    }
+
+    /// Release everything held: each run of consecutive packets but the last
+    /// is dropped (later runs in front), the last run is delivered behind an
+    /// erasure that spans from the last delivered packet.
+    pub fn flush<S: Sink<T>>(&mut self, sink: &mut S) {
+        let Some(last) = self.pending.back() else { return };
+        let (last_lseq, last_ts) = (last.lseq, last.ts);
+        let mut start = self.pending.len() - 1;
+        while start > 0 && self.pending[start - 1].lseq.wrapping_add(1) == self.pending[start].lseq {
+            start -= 1;
+        }
+        let head = &self.pending[start];
+        let ers = self.erasure_before(head.lseq, head.ts);
+        self.save_last(last_lseq, last_ts);
+        let mut prev: Option<u64> = None;
+        for (i, f) in self.pending.drain(..).enumerate() {
+            if i < start {
+                if prev.map_or(true, |p| p.wrapping_add(1) != f.lseq) {
+                    sink.drop_run();
+                }
+                prev = Some(f.lseq);
+                sink.dropped(f);
+                continue;
+            }
+            if i == start {
+                if let Some(e) = ers {
+                    sink.erasure(e);
+                }
+            }
+            sink.ready(f);
+        }
+    }
+
+    /// Drain held packets without releasing them (teardown).
+    pub fn take_all(&mut self) -> impl Iterator<Item = Frame<T>> + '_ {
+        self.pending.drain(..)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,139 @@
+use super::*;
+
+#[derive(Debug, PartialEq, Eq)]
+enum Out {
+    Ers(u64, u64, u32),
+    Ready(u64),
+    Run,
+    Drop(u64),
+}
+
+#[derive(Default)]
+struct Rec(Vec<Out>);
+
+impl Sink<u32> for Rec {
+    fn erasure(&mut self, e: Erasure) {
+        self.0.push(Out::Ers(e.lseq_start, e.lseq_end, e.ts_diff));
+    }
+    fn ready(&mut self, f: Frame<u32>) {
+        self.0.push(Out::Ready(f.lseq));
+    }
+    fn drop_run(&mut self) {
+        self.0.push(Out::Run);
+    }
+    fn dropped(&mut self, f: Frame<u32>) {
+        self.0.push(Out::Drop(f.lseq));
+    }
+}
+
+fn feed(jb: &mut JitterBuffer<u32>, seq: u16) -> Vec<Out> {
+    let mut r = Rec::default();
+    if let Some(f) = jb.purge_stale_tail() {
+        r.drop_run();
+        r.dropped(f);
+    }
+    jb.insert(seq, seq as u32 * 160, seq as u32, &mut r);
+    r.0
+}
+
+use Out::*;
+
+#[test]
+fn in_order_after_lseq_zero_is_immediate() {
+    let mut jb = JitterBuffer::new(8);
+    assert_eq!(feed(&mut jb, 0), vec![Ready(0)]);
+    assert_eq!(feed(&mut jb, 1), vec![Ready(1)]);
+    assert!(jb.is_empty());
+}
+
+#[test]
+fn warm_up_waits_for_capacity() {
+    let mut jb = JitterBuffer::new(3);
+    assert!(feed(&mut jb, 5).is_empty());
+    assert!(feed(&mut jb, 6).is_empty());
+    assert_eq!(feed(&mut jb, 7), vec![Ready(5), Ready(6), Ready(7)]);
+    assert_eq!(feed(&mut jb, 8), vec![Ready(8)]);
+}
+
+#[test]
+fn gap_released_with_erasure_when_full() {
+    let mut jb = JitterBuffer::new(3);
+    feed(&mut jb, 0);
+    assert!(feed(&mut jb, 3).is_empty());
+    assert!(feed(&mut jb, 4).is_empty());
+    assert_eq!(feed(&mut jb, 6), vec![Ers(1, 2, 320), Ready(3), Ready(4)]);
+    // 5 now fills the gap to 6
+    assert_eq!(feed(&mut jb, 5), vec![Ready(5), Ready(6)]);
+}
+
+#[test]
+fn reorder_dup_and_late() {
+    let mut jb = JitterBuffer::new(8);
+    feed(&mut jb, 0);
+    assert!(feed(&mut jb, 2).is_empty());
+    assert_eq!(feed(&mut jb, 2), vec![Run, Drop(2)]);
+    assert_eq!(feed(&mut jb, 1), vec![Ready(1), Ready(2)]);
+    assert_eq!(feed(&mut jb, 1), vec![Run, Drop(1)]);
+    assert_eq!(feed(&mut jb, 0), vec![Run, Drop(0)]);
+    let st = jb.stats();
+    assert_eq!((st.dup, st.late), (1, 2));
+}
+
+#[test]
+fn flush_drops_all_runs_but_last() {
+    let mut jb = JitterBuffer::new(16);
+    feed(&mut jb, 0);
+    for s in [3, 4, 7, 10, 11] {
+        assert!(feed(&mut jb, s).is_empty());
+    }
+    let mut r = Rec::default();
+    jb.flush(&mut r);
+    // runs [3,4] [7] [10,11]: ers spans from the last delivered packet
+    assert_eq!(r.0, vec![Run, Drop(3), Drop(4), Run, Drop(7), Ers(1, 9, 1440), Ready(10), Ready(11)]);
+    assert!(jb.is_empty());
+    assert_eq!(feed(&mut jb, 12), vec![Ready(12)]);
+}
+
+#[test]
+fn sequence_wrap_and_prewrap_straggler() {
+    let mut jb = JitterBuffer::new(4);
+    feed(&mut jb, 0);
+    for s in 1..=65534u16 {
+        assert_eq!(feed(&mut jb, s), vec![Ready(s as u64)]);
+    }
+    assert!(feed(&mut jb, 0).is_empty()); // 65535 missing: held as lseq 65536
+    assert_eq!(feed(&mut jb, 65535), vec![Ready(65535), Ready(65536)]);
+    assert_eq!(feed(&mut jb, 1), vec![Ready(65537)]);
+    assert_eq!(feed(&mut jb, 65533), vec![Run, Drop(65533)]);
+    assert_eq!(jb.stats().seq_wraps, 1);
+}
+
+#[test]
+fn stale_tail_is_purged_after_capacity_calls() {
+    let mut jb = JitterBuffer::new(3);
+    feed(&mut jb, 0);
+    assert!(feed(&mut jb, 2).is_empty());
+    assert!(feed(&mut jb, 1000).is_empty());
+    // two held (>= capacity - 1): every call ages the tail (1000)
+    assert_eq!(feed(&mut jb, 2), vec![Run, Drop(2)]);
+    assert_eq!(feed(&mut jb, 2), vec![Run, Drop(2)]);
+    assert_eq!(feed(&mut jb, 2), vec![Run, Drop(1000), Run, Drop(2)]);
+    assert_eq!(feed(&mut jb, 1), vec![Ready(1), Ready(2)]);
+    assert!(jb.is_empty());
+}
+
+#[test]
+fn full_buffer_releases_head_run_with_erasure() {
+    let mut jb = JitterBuffer::new(3);
+    feed(&mut jb, 0);
+    feed(&mut jb, 2);
+    feed(&mut jb, 1000);
+    assert_eq!(feed(&mut jb, 3), vec![Ers(1, 1, 160), Ready(2), Ready(3)]);
+}
+
+#[test]
+fn huge_gap_erasure_does_not_divide_by_zero() {
+    let jb = JitterBuffer::<u32> { last_lseq: 5, last_ts: 0, ..JitterBuffer::new(4) };
+    let e = jb.erasure_before(6 + u32::MAX as u64, 1000).unwrap();
+    assert_eq!(e.ts_diff, 1000);
+}

@@ -1,0 +1,177 @@
+//! RTP packet generator: librtpsynth's `rsynth_*` semantics, quirks included
+//! (timestamp step of 8 * ptime whatever the sample rate, SSRC written in host
+//! byte order, marker only on the first packet, 64-bit counters that the wire
+//! format truncates).
+
+use crate::clock::{self, Stamp};
+use crate::rtp::RTP_HDR_LEN;
+
+/// The generator's logical position, as returned by `resync`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SeqState {
+    pub ts: u64,
+    pub seq: u64,
+}
+
+pub struct Synth {
+    srate: i32,
+    ts_inc: i32,
+    l: SeqState,
+    marker: bool,
+    ssrc: u32,
+    last_pkt: Stamp,
+}
+
+impl Synth {
+    /// Draws three values from `rand`, in the original's order: SSRC, initial
+    /// timestamp (made even), initial sequence number.
+    pub fn new(srate: i32, ptime: i32, mut rand: impl FnMut() -> u32) -> Synth {
+        clock::init();
+        let ssrc = rand();
+        let ts = (rand() & 0xffff_fffe) as u64;
+        let seq = (rand() & 0xffff) as u64;
+        Synth {
+            srate,
+            ts_inc: 80i32.wrapping_mul(ptime) / 10,
+            l: SeqState { ts, seq },
+            marker: true,
+            ssrc,
+            last_pkt: Stamp::now(),
+        }
+    }
+
+    /// Header length of the packets produced (no CSRCs).
+    pub fn header_len(&self) -> usize {
+        RTP_HDR_LEN
+    }
+
+    /// Write the next packet with `plen` payload bytes into `buf` and return
+    /// its length, or `None` if `buf` is too small (nothing changes then).
+    /// With `filled`, `buf` holds the payload at offset 0 and it is moved
+    /// behind the header; without, the payload is zeroed. Everything after
+    /// the packet up to `buf.len()` is zeroed.
+    pub fn next_into(&mut self, plen: usize, pt: i32, buf: &mut [u8], filled: bool) -> Option<usize> {
+        let hl = RTP_HDR_LEN;
+        let rs = hl.checked_add(plen)?;
+        if rs > buf.len() {
+            return None;
+        }
+        if filled {
+            buf.copy_within(0..plen, hl);
+            buf[rs..].fill(0);
+        } else {
+            buf[hl..].fill(0);
+        }
+        buf[..hl].copy_from_slice(&self.next_header(pt));
+        Some(rs)
+    }
+
+    /// Produce the next packet's header and advance: marker cleared,
+    /// sequence number up by one, timestamp up by one packet time.
+    #[inline]
+    pub fn next_header(&mut self, pt: i32) -> [u8; RTP_HDR_LEN] {
+        let mut h = [0u8; RTP_HDR_LEN];
+        self.write_header(pt, &mut h);
+        self.marker = false;
+        self.l.seq = self.l.seq.wrapping_add(1);
+        self.l.ts = self.l.ts.wrapping_add(self.ts_inc as i64 as u64);
+        self.last_pkt = Stamp::now();
+        h
+    }
+
+    #[inline]
+    fn write_header(&self, pt: i32, h: &mut [u8]) {
+        h[0] = 0x80;
+        h[1] = ((self.marker as u8) << 7) | (pt as u8 & 0x7f);
+        h[2..4].copy_from_slice(&(self.l.seq as u16).to_be_bytes());
+        h[4..8].copy_from_slice(&(self.l.ts as u32).to_be_bytes());
+        h[8..12].copy_from_slice(&self.ssrc.to_ne_bytes());
+    }
+
+    /// Advance the timestamp as if `npkts` packets had been sent.
+    pub fn skip(&mut self, npkts: i32) {
+        let step = self.ts_inc.wrapping_mul(npkts) as i64 as u64;
+        self.l.ts = self.l.ts.wrapping_add(step);
+    }
+
+    /// Set the marker bit for the next packet (only bit 0 of `new` counts);
+    /// returns the previous value.
+    pub fn set_marker(&mut self, new: u32) -> u32 {
+        let old = self.marker as u32;
+        self.marker = new & 1 != 0;
+        old
+    }
+
+    /// Return the current position, then advance the timestamp by the time
+    /// elapsed since the last packet (or construction) at the sample rate.
+    pub fn resync(&mut self) -> SeqState {
+        let before = self.l;
+        let elapsed = self.last_pkt.elapsed_ns();
+        let adv = elapsed.wrapping_mul(self.srate as i64 as u64) / 1_000_000_000;
+        self.l.ts = self.l.ts.wrapping_add(adv);
+        before
+    }
+
+    pub fn state(&self) -> SeqState {
+        self.l
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seq_rand() -> impl FnMut() -> u32 {
+        let vals = [0x11223344u32, 0xaabbccdd, 0x12345];
+        let mut i = 0;
+        move || {
+            let v = vals[i % 3];
+            i += 1;
+            v
+        }
+    }
+
+    #[test]
+    fn first_packet_layout() {
+        let mut s = Synth::new(8000, 20, seq_rand());
+        let mut b = [0xffu8; 40];
+        assert_eq!(s.next_into(20, 0, &mut b, false), Some(32));
+        assert_eq!(&b[..4], &[0x80, 0x80, 0x23, 0x45]);
+        assert_eq!(&b[4..8], &0xaabbccdcu32.to_be_bytes());
+        assert_eq!(&b[8..12], &0x11223344u32.to_ne_bytes());
+        assert!(b[12..].iter().all(|&x| x == 0));
+        assert_eq!(s.next_into(20, 8, &mut b, false), Some(32));
+        assert_eq!(b[1], 8);
+        assert_eq!(&b[2..4], &[0x23, 0x46]);
+        assert_eq!(&b[4..8], &(0xaabbccdcu32 + 160).to_be_bytes());
+    }
+
+    #[test]
+    fn filled_moves_payload_and_small_buffer_fails() {
+        let mut s = Synth::new(8000, 30, seq_rand());
+        let mut b = [0u8; 20];
+        b[..4].copy_from_slice(&[1, 2, 3, 4]);
+        assert_eq!(s.next_into(4, 0, &mut b, true), Some(16));
+        assert_eq!(&b[12..16], &[1, 2, 3, 4]);
+        assert_eq!(&b[16..], &[0; 4]);
+        let before = s.state();
+        assert_eq!(s.next_into(9, 0, &mut b, true), None);
+        assert_eq!(s.state(), before);
+        assert_eq!(s.state().ts, 0xaabbccdc + 240);
+    }
+
+    #[test]
+    fn skip_marker_and_resync() {
+        let mut s = Synth::new(16000, 20, seq_rand());
+        s.skip(3);
+        assert_eq!(s.state().ts, 0xaabbccdc + 480);
+        assert_eq!(s.set_marker(0), 1);
+        assert_eq!(s.set_marker(3), 0);
+        let st = s.state();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        let before = s.resync();
+        assert_eq!(before, st);
+        let adv = s.state().ts - st.ts;
+        assert!((160..=176).contains(&adv), "advanced {adv}");
+    }
+}
