@@ -13,7 +13,9 @@
 //! The buffer is generic over the item carried with each packet, so the C
 //! layer can move its own heap frames through it and the core stays safe.
 
-use std::collections::VecDeque;
+mod ring;
+
+use ring::Ring;
 
 /// "Nothing yet" marker for `last_lseq` and `last_max_lseq`.
 const UNSET: u64 = u64::MAX;
@@ -64,7 +66,7 @@ pub struct JitterBuffer<T> {
     last_max_lseq: u64,
     lseq_mask: u64,
     capacity: u32,
-    pending: VecDeque<Frame<T>>,
+    pending: Ring<T>,
     stats: Stats,
 }
 
@@ -76,7 +78,7 @@ impl<T> JitterBuffer<T> {
             last_max_lseq: UNSET,
             lseq_mask: 0,
             capacity,
-            pending: VecDeque::with_capacity(capacity.clamp(4, 1024) as usize),
+            pending: Ring::with_capacity(capacity.clamp(4, 1024) as usize),
             stats: Stats::default(),
         }
     }
@@ -132,34 +134,39 @@ impl<T> JitterBuffer<T> {
             }
             if !warm_up && lseq <= self.last_lseq {
                 // the original compares the distance truncated to an int
-                if self.last_lseq.wrapping_sub(lseq) as u32 == 0 {
-                    self.stats.dup += 1;
-                } else {
-                    self.stats.late += 1;
-                }
-                sink.drop_run();
-                sink.dropped(Frame { lseq, jbcnt: 0, ts, item });
-                return;
+                let dup = self.last_lseq.wrapping_sub(lseq) as u32 == 0;
+                return self.reject(Frame { lseq, jbcnt: 0, ts, item }, dup, sink);
             }
             if self.pending.is_empty() {
                 return self.first_pending(lseq, ts, item, warm_up, sink);
             }
         }
-        let pos = self.pending.partition_point(|f| f.lseq < lseq);
-        if self.pending.get(pos).is_some_and(|f| f.lseq == lseq) {
-            self.stats.dup += 1;
-            sink.drop_run();
-            sink.dropped(Frame { lseq, jbcnt: 0, ts, item });
-            return;
+        let (pos, dup) = self.pending.position_after(lseq);
+        if dup {
+            return self.reject(Frame { lseq, jbcnt: 0, ts, item }, true, sink);
         }
         if pos == self.pending.len() {
             self.last_max_lseq = lseq;
+            self.pending.push_back(Frame { lseq, jbcnt: 0, ts, item });
+        } else {
+            self.pending.insert(pos, Frame { lseq, jbcnt: 0, ts, item });
         }
-        self.pending.insert(pos, Frame { lseq, jbcnt: 0, ts, item });
-        let next_due = !warm_up && self.pending[0].lseq == self.last_lseq.wrapping_add(1);
+        let head = self.pending.front().map_or(0, |f| f.lseq);
+        let next_due = !warm_up && head == self.last_lseq.wrapping_add(1);
         if self.pending.len() as u32 == self.capacity || next_due {
             self.release_head_run(warm_up, sink);
         }
+    }
+
+    /// Drop a duplicate or late packet.
+    fn reject<S: Sink<T>>(&mut self, f: Frame<T>, dup: bool, sink: &mut S) {
+        if dup {
+            self.stats.dup += 1;
+        } else {
+            self.stats.late += 1;
+        }
+        sink.drop_run();
+        sink.dropped(f);
     }
 
     /// The packet lands in an empty buffer: deliver it at once if it is the
@@ -177,27 +184,26 @@ impl<T> JitterBuffer<T> {
     }
 
     fn release_head_run<S: Sink<T>>(&mut self, warm_up: bool, sink: &mut S) {
-        let n = self.head_run_len(0);
+        let Some(head) = self.pending.front() else { return };
         if !warm_up {
-            let head = &self.pending[0];
             if let Some(e) = self.erasure_before(head.lseq, head.ts) {
                 sink.erasure(e);
             }
         }
-        let last = &self.pending[n - 1];
-        self.save_last(last.lseq, last.ts);
-        for f in self.pending.drain(..n) {
+        let mut prev: Option<u64> = None;
+        while let Some(f) = self.pending.front() {
+            if prev.is_some_and(|p| p.wrapping_add(1) != f.lseq) {
+                break;
+            }
+            let Some(f) = self.pending.pop_front() else { break };
+            prev = Some(f.lseq);
+            self.save_last(f.lseq, f.ts);
             sink.ready(f);
         }
     }
 
-    /// Length of the run of consecutive lseqs starting at `from`.
-    fn head_run_len(&self, from: usize) -> usize {
-        let mut n = from + 1;
-        while n < self.pending.len() && self.pending[n - 1].lseq.wrapping_add(1) == self.pending[n].lseq {
-            n += 1;
-        }
-        n - from
+    fn lseq_at(&self, i: usize) -> u64 {
+        self.pending.get(i).map_or(0, |f| f.lseq)
     }
 
     fn erasure_before(&self, lseq: u64, ts: u32) -> Option<Erasure> {
@@ -228,15 +234,16 @@ impl<T> JitterBuffer<T> {
     pub fn flush<S: Sink<T>>(&mut self, sink: &mut S) {
         let Some(last) = self.pending.back() else { return };
         let (last_lseq, last_ts) = (last.lseq, last.ts);
-        let mut start = self.pending.len() - 1;
-        while start > 0 && self.pending[start - 1].lseq.wrapping_add(1) == self.pending[start].lseq {
+        let n = self.pending.len();
+        let mut start = n - 1;
+        while start > 0 && self.lseq_at(start - 1).wrapping_add(1) == self.lseq_at(start) {
             start -= 1;
         }
-        let head = &self.pending[start];
-        let ers = self.erasure_before(head.lseq, head.ts);
+        let ers = self.pending.get(start).and_then(|h| self.erasure_before(h.lseq, h.ts));
         self.save_last(last_lseq, last_ts);
         let mut prev: Option<u64> = None;
-        for (i, f) in self.pending.drain(..).enumerate() {
+        for i in 0..n {
+            let Some(f) = self.pending.pop_front() else { break };
             if i < start {
                 if prev.map_or(true, |p| p.wrapping_add(1) != f.lseq) {
                     sink.drop_run();
@@ -256,7 +263,7 @@ impl<T> JitterBuffer<T> {
 
     /// Drain held packets without releasing them (teardown).
     pub fn take_all(&mut self) -> impl Iterator<Item = Frame<T>> + '_ {
-        self.pending.drain(..)
+        std::iter::from_fn(|| self.pending.pop_front())
     }
 }
 

@@ -56,19 +56,64 @@ pub struct rjb_udp_in_r {
     pub drop: *mut rtp_frame,
 }
 
+/// Recycles frame blocks returned through `rtpjbuf_frame_dtor`, per thread,
+/// so the steady state allocates nothing. Every block is still an individual
+/// malloc'd block, so callers that free() frames directly stay correct.
+mod frame_cache {
+    use super::rtp_frame;
+    use std::cell::RefCell;
+    use std::ptr::NonNull;
+
+    const MAX: usize = 256;
+
+    struct Cache(Vec<NonNull<rtp_frame>>);
+
+    impl Drop for Cache {
+        fn drop(&mut self) {
+            for p in self.0.drain(..) {
+                // SAFETY: cached blocks are malloc'd and owned by the cache.
+                unsafe { libc::free(p.as_ptr().cast()) }
+            }
+        }
+    }
+
+    thread_local! {
+        static CACHE: RefCell<Cache> = const { RefCell::new(Cache(Vec::new())) };
+    }
+
+    /// An uninitialized frame-sized malloc block.
+    pub fn take() -> Option<NonNull<rtp_frame>> {
+        let cached = CACHE.try_with(|c| c.try_borrow_mut().ok()?.0.pop()).ok().flatten();
+        cached.or_else(|| {
+            // SAFETY: plain allocation of one frame; NULL is handled by NonNull::new.
+            NonNull::new(unsafe { libc::malloc(std::mem::size_of::<rtp_frame>()) }.cast())
+        })
+    }
+
+    /// Take back a block we own; frees it when the cache is full.
+    pub fn give(p: NonNull<rtp_frame>) {
+        let kept = CACHE
+            .try_with(|c| match c.try_borrow_mut() {
+                Ok(mut c) if c.0.len() < MAX => {
+                    c.0.push(p);
+                    true
+                }
+                _ => false,
+            })
+            .unwrap_or(false);
+        if !kept {
+            // SAFETY: the caller hands over a malloc'd block it owns.
+            unsafe { libc::free(p.as_ptr().cast()) }
+        }
+    }
+}
+
 /// An RTP frame on the C heap, owned by Rust until handed to the caller.
 struct HeapFrame(NonNull<rtp_frame>);
 
 impl HeapFrame {
-    /// A zeroed frame block, or None when out of memory.
-    fn alloc() -> Option<HeapFrame> {
-        // SAFETY: plain zeroing allocation of one frame.
-        let p = unsafe { libc::calloc(1, std::mem::size_of::<rtp_frame>()) };
-        NonNull::new(p.cast()).map(HeapFrame)
-    }
-
     fn get(&mut self) -> &mut rtp_frame {
-        // SAFETY: we own a valid, initialized (zeroed) frame block.
+        // SAFETY: we own an initialized frame block.
         unsafe { self.0.as_mut() }
     }
 
@@ -88,8 +133,7 @@ impl HeapFrame {
 
 impl Drop for HeapFrame {
     fn drop(&mut self) {
-        // SAFETY: the block came from calloc and is owned by us.
-        unsafe { libc::free(self.0.as_ptr().cast()) }
+        frame_cache::give(self.0);
     }
 }
 
@@ -222,8 +266,9 @@ pub unsafe extern "C" fn rtpjbuf_frame_dtor(rfp: *mut c_void) {
     if f.is_null() || unsafe { (*f).type_ } == RFT_ERS {
         return;
     }
-    // SAFETY: RTP frames handed out are individual calloc'd blocks.
-    unsafe { libc::free(rfp) }
+    if let Some(p) = NonNull::new(f) {
+        frame_cache::give(p);
+    }
 }
 
 /// Take in one datagram; see rtpjbuf.h for the lists returned.
@@ -247,17 +292,26 @@ pub unsafe extern "C" fn rtpjbuf_udp_in(rjbp: *mut c_void, data: *const u8, size
             sink.drop_run();
             sink.dropped(stale);
         }
-        let Some(mut hf) = HeapFrame::alloc() else { return sink.finish(RJB_ENOMEM) };
-        let fr = hf.get();
-        fr.type_ = RFT_RTP;
-        // SAFETY: a fresh frame's union is used as `rtp`; all-zero is valid.
-        let pkt = unsafe { &mut fr.body.rtp };
-        let perr = parse_into(bytes, &mut pkt.info);
+        let Some(block) = frame_cache::take() else { return sink.finish(RJB_ENOMEM) };
+        let p = block.as_ptr();
+        // Fields are stored in place: building the frame elsewhere and
+        // copying it in costs store-forwarding stalls on every packet.
+        // SAFETY: `p` is a writable, frame-sized block we own; zero is a
+        // valid value for every field, and the union member set is `rtp`.
+        unsafe {
+            ptr::write_bytes(p, 0, 1);
+            (*p).type_ = RFT_RTP;
+            (*p).body.rtp.data = data;
+        }
+        let mut hf = HeapFrame(block);
+        // SAFETY: the union's `rtp` member was just written.
+        let info = unsafe { &mut hf.get().body.rtp.info };
+        let perr = parse_into(bytes, info);
         if perr != RTP_PARSER_OK {
+            drop(hf);
             return sink.finish(perr);
         }
-        pkt.data = data;
-        let (seq, ts) = (pkt.info.seq, pkt.info.ts);
+        let (seq, ts) = (info.seq, info.ts);
         core.insert(seq, ts, hf, &mut sink);
         sink.finish(0)
     })

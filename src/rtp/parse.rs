@@ -58,15 +58,18 @@ pub struct Parsed {
     pub marker: bool,
 }
 
+#[inline(always)]
 fn be16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }
 
+#[inline(always)]
 fn be32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
 /// Parse one datagram.
+#[inline]
 pub fn parse(buf: &[u8]) -> Result<Parsed, ParseError> {
     let size = buf.len();
     let fail = |kind, data_offset| Err(ParseError { kind, data_offset });

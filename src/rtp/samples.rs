@@ -29,6 +29,7 @@ fn g723_samples(payload: &[u8]) -> i32 {
 }
 
 /// Samples in `payload` for payload type `pt`, or `NSAMPLES_UNKNOWN`.
+#[inline]
 pub fn count(payload_type: u8, payload: &[u8]) -> i32 {
     let n = payload.len();
     match payload_type {
