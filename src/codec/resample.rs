@@ -98,26 +98,81 @@ pub fn resample_linear(input: &[i16], in_rate: i32, out_rate: i32, out: &mut [i1
     let held_from = first_index_at_or_above(ratio, lim, n_out);
 
     let head = &mut out[..held_from];
-    // For i < held_from: 0 <= pos < n_in - 1, so idx + 1 < n_in.
-    let pairs = &input[..];
-    for (i, o) in head.iter_mut().enumerate() {
-        let pos = i as f64 * ratio;
-        let idx = pos as usize; // trunc, as the original's cast
-        let frac = pos - idx as f64;
-        let s0 = pairs[idx] as f64;
-        let s1 = pairs[idx + 1] as f64;
-        let v = rhe_small(s0 + (s1 - s0) * frac);
-        // Interpolation between two i16 values stays in range; clamp anyway,
-        // as the original saturates.
-        *o = v.clamp(-32768.0, 32767.0) as i16;
+    if n_in <= i32::MAX as usize {
+        interpolate_blocks(input, ratio, head);
+    } else {
+        interpolate_scalar(input, ratio, head);
     }
     out[held_from..].fill(last);
     Ok(n_out)
 }
 
+/// Outputs per block of the vectorizable path (fits easily in L1).
+const BLK: usize = 256;
+
+/// `out[i] = interpolation at fl(i * ratio)` for every i of `out`, all of
+/// which are below the held tail (so `trunc(pos) + 1 < input.len()`), for
+/// inputs shorter than 2^31 samples. Done in blocks in three passes so that
+/// the arithmetic passes vectorize: positions (i is formed as
+/// `block_start + k` in double, exact below 2^53, so `pos` is the very
+/// same `fl(i * ratio)`), then the two input samples per output, then the
+/// interpolation, rounding and saturation.
+fn interpolate_blocks(input: &[i16], ratio: f64, out: &mut [i16]) {
+    let mut kf = [0f64; BLK];
+    for (k, v) in kf.iter_mut().enumerate() {
+        *v = k as f64;
+    }
+    let mut idx = [0u32; BLK];
+    let mut frac = [0f64; BLK];
+    let mut s0 = [0i32; BLK];
+    let mut s1 = [0i32; BLK];
+    for (b, chunk) in out.chunks_mut(BLK).enumerate() {
+        let m = chunk.len();
+        let base = (b * BLK) as i64 as f64;
+        for k in 0..m {
+            let pos = (base + kf[k]) * ratio;
+            // floor(pos) without a (non-vectorizable, saturating) cast:
+            // round to nearest with the magic constant, step down if above.
+            let rf = rhe_small(pos);
+            let fl = if rf > pos { rf - 1.0 } else { rf };
+            // 0 <= fl < n_in - 1 < 2^31: the low word of fl + 1.5 * 2^52 is fl.
+            idx[k] = (fl + MAGIC).to_bits() as u32;
+            frac[k] = pos - fl;
+        }
+        for k in 0..m {
+            let j = idx[k] as usize;
+            let pair = &input[j..j + 2];
+            s0[k] = pair[0] as i32;
+            s1[k] = pair[1] as i32;
+        }
+        for k in 0..m {
+            let a = s0[k] as f64;
+            let c = s1[k] as f64;
+            let v = a + (c - a) * frac[k];
+            // |v| <= 32768: the low word of v + 1.5 * 2^52 is v rounded half
+            // to even, as a two's complement integer; then saturate.
+            let r = (v + MAGIC).to_bits() as u32 as i32;
+            chunk[k] = r.clamp(-32768, 32767) as i16;
+        }
+    }
+}
+
+/// The same for any input length, one output at a time.
+fn interpolate_scalar(input: &[i16], ratio: f64, out: &mut [i16]) {
+    for (i, o) in out.iter_mut().enumerate() {
+        let pos = i as i64 as f64 * ratio;
+        let idx = pos as i64; // trunc, as the original's cast
+        let frac = pos - idx as f64;
+        let idx = idx as usize;
+        let s0 = input[idx] as f64;
+        let s1 = input[idx + 1] as f64;
+        *o = rhe_small(s0 + (s1 - s0) * frac) as i16;
+    }
+}
+
 /// The smallest `i` in `0..=n` with `fl(i * ratio) >= lim` (n if none).
 fn first_index_at_or_above(ratio: f64, lim: f64, n: usize) -> usize {
-    let at = |i: usize| (i as f64 * ratio) >= lim;
+    let at = |i: usize| (i as i64 as f64 * ratio) >= lim;
     // Estimate, then correct in both directions: the estimate is off by at
     // most a couple of units because of the double roundings.
     let est = (lim / ratio).ceil();
