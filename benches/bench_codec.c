@@ -23,6 +23,11 @@
 #include "rtputils.h"
 
 #define N (1 << 20)
+/* G.711 runs on a cache-resident buffer (8192 samples: 1 s at 8 kHz),
+ * passed over REP times per measurement: on a 1M-sample buffer every
+ * variant would just measure memory bandwidth. */
+#define G (1 << 13)
+#define REP 128
 
 static double now(void) {
     struct timespec ts;
@@ -175,41 +180,42 @@ int main(int argc, char **argv) {
         law[i] = (uint8_t)s;
     }
 
-    printf("bench_codec: %d samples per pass, best of repeated passes (%.2f s each); Msamples/s\n", N, per_run);
+    printf("bench_codec: G.711 on %d-sample buffers x %d, resampling %d input samples per pass;\n"
+        "best pass over %.2f s per figure; Msamples/s\n", G, REP, N, per_run);
     printf("%-28s %9s %12s %10s %10s %9s\n", "operation", "library", "scalar-call", "plain-C", "vs call", "vs plain");
     double lib, call, plain;
 
     /* mu-law encode */
-    MEASURE(lib, N, rtpu_linear2ulaw_buf(pcm, N, law2));
-    MEASURE(call, N, for (int i = 0; i < N; i++) law2[i] = rtpu_linear2ulaw(pcm[i]));
-    MEASURE(plain, N, for (int i = 0; i < N; i++) law2[i] = c_linear2ulaw(pcm[i]));
+    MEASURE(lib, G * REP, for (int r = 0; r < REP; r++) rtpu_linear2ulaw_buf(pcm, G, law2));
+    MEASURE(call, G * REP, for (int r = 0; r < REP; r++) for (int i = 0; i < G; i++) law2[i] = rtpu_linear2ulaw(pcm[i]));
+    MEASURE(plain, G * REP, for (int r = 0; r < REP; r++) for (int i = 0; i < G; i++) law2[i] = c_linear2ulaw(pcm[i]));
     rtpu_linear2ulaw_buf(pcm, N, law2);
     for (int i = 0; i < N; i++)
         if (law2[i] != c_linear2ulaw(pcm[i])) { failures++; break; }
     row("linear2ulaw_buf", lib, call, plain);
 
     /* mu-law decode */
-    MEASURE(lib, N, rtpu_ulaw2linear_buf(law, N, pcm2));
-    MEASURE(call, N, for (int i = 0; i < N; i++) pcm2[i] = rtpu_ulaw2linear(law[i]));
-    MEASURE(plain, N, for (int i = 0; i < N; i++) pcm2[i] = c_ulaw2linear(law[i]));
+    MEASURE(lib, G * REP, for (int r = 0; r < REP; r++) rtpu_ulaw2linear_buf(law, G, pcm2));
+    MEASURE(call, G * REP, for (int r = 0; r < REP; r++) for (int i = 0; i < G; i++) pcm2[i] = rtpu_ulaw2linear(law[i]));
+    MEASURE(plain, G * REP, for (int r = 0; r < REP; r++) for (int i = 0; i < G; i++) pcm2[i] = c_ulaw2linear(law[i]));
     rtpu_ulaw2linear_buf(law, N, pcm2);
     for (int i = 0; i < N; i++)
         if (pcm2[i] != c_ulaw2linear(law[i])) { failures++; break; }
     row("ulaw2linear_buf", lib, call, plain);
 
     /* A-law encode */
-    MEASURE(lib, N, rtpu_linear2alaw_buf(pcm, N, law2));
-    MEASURE(call, N, for (int i = 0; i < N; i++) law2[i] = rtpu_linear2alaw(pcm[i]));
-    MEASURE(plain, N, for (int i = 0; i < N; i++) law2[i] = c_linear2alaw(pcm[i]));
+    MEASURE(lib, G * REP, for (int r = 0; r < REP; r++) rtpu_linear2alaw_buf(pcm, G, law2));
+    MEASURE(call, G * REP, for (int r = 0; r < REP; r++) for (int i = 0; i < G; i++) law2[i] = rtpu_linear2alaw(pcm[i]));
+    MEASURE(plain, G * REP, for (int r = 0; r < REP; r++) for (int i = 0; i < G; i++) law2[i] = c_linear2alaw(pcm[i]));
     rtpu_linear2alaw_buf(pcm, N, law2);
     for (int i = 0; i < N; i++)
         if (law2[i] != c_linear2alaw(pcm[i])) { failures++; break; }
     row("linear2alaw_buf", lib, call, plain);
 
     /* A-law decode */
-    MEASURE(lib, N, rtpu_alaw2linear_buf(law, N, pcm2));
-    MEASURE(call, N, for (int i = 0; i < N; i++) pcm2[i] = rtpu_alaw2linear(law[i]));
-    MEASURE(plain, N, for (int i = 0; i < N; i++) pcm2[i] = c_alaw2linear(law[i]));
+    MEASURE(lib, G * REP, for (int r = 0; r < REP; r++) rtpu_alaw2linear_buf(law, G, pcm2));
+    MEASURE(call, G * REP, for (int r = 0; r < REP; r++) for (int i = 0; i < G; i++) pcm2[i] = rtpu_alaw2linear(law[i]));
+    MEASURE(plain, G * REP, for (int r = 0; r < REP; r++) for (int i = 0; i < G; i++) pcm2[i] = c_alaw2linear(law[i]));
     rtpu_alaw2linear_buf(law, N, pcm2);
     for (int i = 0; i < N; i++)
         if (pcm2[i] != c_alaw2linear(law[i])) { failures++; break; }

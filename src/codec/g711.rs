@@ -109,9 +109,12 @@ fn encode_buf(table: &[u8; 65536], input: &[i16], out: &mut [u8]) {
     let mut ic = input.chunks_exact(8);
     let mut oc = out.chunks_exact_mut(8);
     for (i8, o8) in (&mut ic).zip(&mut oc) {
+        // One 8-byte store instead of eight byte stores.
+        let mut w = 0u64;
         for k in 0..8 {
-            o8[k] = table[i8[k] as u16 as usize];
+            w |= (table[i8[k] as u16 as usize] as u64) << (8 * k);
         }
+        o8.copy_from_slice(&w.to_le_bytes());
     }
     for (s, o) in ic.remainder().iter().zip(oc.into_remainder()) {
         *o = table[*s as u16 as usize];
@@ -125,9 +128,21 @@ fn decode_buf(table: &[i16; 256], input: &[u8], out: &mut [i16]) {
     let mut ic = input.chunks_exact(8);
     let mut oc = out.chunks_exact_mut(8);
     for (i8, o8) in (&mut ic).zip(&mut oc) {
-        for k in 0..8 {
-            o8[k] = table[i8[k] as usize];
+        // Two 8-byte stores instead of eight 2-byte stores.
+        let mut lo = 0u64;
+        let mut hi = 0u64;
+        for k in 0..4 {
+            lo |= (table[i8[k] as usize] as u16 as u64) << (16 * k);
+            hi |= (table[i8[k + 4] as usize] as u16 as u64) << (16 * k);
         }
+        o8[0] = lo as i16;
+        o8[1] = (lo >> 16) as i16;
+        o8[2] = (lo >> 32) as i16;
+        o8[3] = (lo >> 48) as i16;
+        o8[4] = hi as i16;
+        o8[5] = (hi >> 16) as i16;
+        o8[6] = (hi >> 32) as i16;
+        o8[7] = (hi >> 48) as i16;
     }
     for (b, o) in ic.remainder().iter().zip(oc.into_remainder()) {
         *o = table[*b as usize];
