@@ -306,6 +306,29 @@ mod tests {
     }
 
     #[test]
+    fn scalar_fallback_matches_blocks_and_reference() {
+        // The per-sample path serves inputs of 2^31 samples or more; check
+        // it on ordinary sizes against the blocked path and the reference.
+        let mut r = Rng(0xfeed);
+        for _ in 0..200 {
+            let n = (r.next() % 3000 + 2) as usize;
+            let input: Vec<i16> = (0..n).map(|_| r.next() as i16).collect();
+            let a = (r.next() % 96000) as i32 + 1;
+            let b = (r.next() % 96000) as i32 + 1;
+            let want = reference(&input, a, b);
+            let ratio = a as f64 / b as f64;
+            let held = first_index_at_or_above(ratio, (n - 1) as f64, want.len());
+            let mut x = vec![0i16; held];
+            let mut y = vec![0i16; held];
+            interpolate_scalar(&input, ratio, &mut x);
+            interpolate_blocks(&input, ratio, &mut y);
+            assert_eq!(x, want[..held]);
+            assert_eq!(y, want[..held]);
+            assert!(want[held..].iter().all(|&v| v == input[n - 1]));
+        }
+    }
+
+    #[test]
     fn tail_search_is_exact() {
         let mut r = Rng(99);
         for _ in 0..3000 {
