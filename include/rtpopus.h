@@ -21,7 +21,7 @@
  *  -ENOBUFS  the output buffer is too small;
  *  -EBADMSG  a corrupted or invalid Opus packet;
  *  -ENOMEM   out of memory;
- *  -EIO      internal libopus error; -ENOTSUP: not implemented by libopus.
+ *  -EPROTO   internal libopus error; -ENOTSUP: not implemented by libopus.
  */
 #ifndef RTPSYNTH_RTPOPUS_H
 #define RTPSYNTH_RTPOPUS_H

@@ -40,7 +40,7 @@ fn errno_text(e: c_int) -> &'static CStr {
         libc::ENETUNREACH => c"network unreachable",
         libc::EDEADLK => c"operation would deadlock",
         libc::EOVERFLOW => c"value too large for the result type",
-        libc::EIO => c"input/output or internal codec error",
+        libc::EPROTO => c"protocol or internal codec error",
         _ => c"unknown error",
     }
 }

@@ -31,7 +31,7 @@ fn errno(e: OpusError) -> c_int {
         OpusError::BadArg | OpusError::InvalidState => libc::EINVAL,
         OpusError::BufferTooSmall => libc::ENOBUFS,
         OpusError::InvalidPacket => libc::EBADMSG,
-        OpusError::Internal => libc::EIO,
+        OpusError::Internal => libc::EPROTO,
         OpusError::Unimplemented => libc::ENOTSUP,
         OpusError::AllocFail => libc::ENOMEM,
     }
@@ -262,4 +262,53 @@ pub unsafe extern "C" fn rtpopus_dec_dtor(d: *mut rtpopus_dec) {
             drop(unsafe { Box::from_raw(d) });
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_and_bad_arguments_are_errors() {
+        let mut err = 0;
+        // SAFETY: `err` is a valid int; the other pointers are NULL or valid.
+        unsafe {
+            assert!(rtpopus_enc_ctor(44100, 1, 2048, &mut err).is_null());
+            assert_eq!(err, -libc::EINVAL);
+            assert!(rtpopus_dec_ctor(48000, 3, &mut err).is_null());
+            assert_eq!(err, -libc::EINVAL);
+            assert_eq!(rtpopus_enc_set(ptr::null_mut(), RTPOPUS_BITRATE, 1), -libc::EINVAL);
+            assert_eq!(rtpopus_encode(ptr::null_mut(), ptr::null(), 960, ptr::null_mut(), 0), -libc::EINVAL);
+            assert_eq!(rtpopus_decode(ptr::null_mut(), ptr::null(), 0, ptr::null_mut(), 960, 0), -libc::EINVAL);
+            assert_eq!(rtpopus_conceal(ptr::null_mut(), ptr::null(), ptr::null_mut(), 0), -libc::EINVAL);
+            let d = rtpopus_dec_ctor(16000, 2, &mut err);
+            assert!(!d.is_null());
+            assert_eq!(err, 0);
+            let ers = ers_frame { lseq_start: 1, lseq_end: 1, ts_diff: 960 };
+            let mut pcm = [0i16; 2 * 320];
+            assert_eq!(rtpopus_conceal(d, &ers, pcm.as_mut_ptr(), 319), -libc::ENOBUFS);
+            assert_eq!(rtpopus_conceal(d, &ers, pcm.as_mut_ptr(), 320), 320);
+            assert_eq!(rtpopus_conceal(d, &ers, ptr::null_mut(), 320), -libc::EINVAL);
+            rtpopus_dec_dtor(d);
+            rtpopus_enc_dtor(ptr::null_mut());
+            rtpopus_dec_dtor(ptr::null_mut());
+        }
+    }
+
+    #[test]
+    fn opus_codes_never_leak() {
+        for e in [
+            OpusError::BadArg,
+            OpusError::BufferTooSmall,
+            OpusError::InvalidPacket,
+            OpusError::Internal,
+            OpusError::Unimplemented,
+            OpusError::InvalidState,
+            OpusError::AllocFail,
+        ] {
+            let v = errno(e);
+            assert!(v < -7, "{e:?} -> {v}");
+            assert_ne!(crate::ffi::error::describe(v).to_str().unwrap(), "unknown error");
+        }
+    }
 }

@@ -19,25 +19,25 @@ fn resample_err(e: ResampleError) -> ssize_t {
 /// µ-law encode one sample.
 #[no_mangle]
 pub extern "C" fn rtpu_linear2ulaw(s: i16) -> u8 {
-    g711::linear2ulaw(s)
+    super::ffi_boundary!(0, { g711::linear2ulaw(s) })
 }
 
 /// µ-law decode one code word.
 #[no_mangle]
 pub extern "C" fn rtpu_ulaw2linear(u: u8) -> i16 {
-    g711::ulaw2linear(u)
+    super::ffi_boundary!(0, { g711::ulaw2linear(u) })
 }
 
 /// A-law encode one sample.
 #[no_mangle]
 pub extern "C" fn rtpu_linear2alaw(s: i16) -> u8 {
-    g711::linear2alaw(s)
+    super::ffi_boundary!(0, { g711::linear2alaw(s) })
 }
 
 /// A-law decode one code word.
 #[no_mangle]
 pub extern "C" fn rtpu_alaw2linear(a: u8) -> i16 {
-    g711::alaw2linear(a)
+    super::ffi_boundary!(0, { g711::alaw2linear(a) })
 }
 
 /// Run `f` over the C buffers `input[0..n]` and `out[0..n]`; nothing for
