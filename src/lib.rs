@@ -6,6 +6,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod clock;
+pub mod codec;
 pub mod jbuf;
 pub mod rtp;
 pub mod synth;

@@ -39,6 +39,8 @@ fn errno_text(e: c_int) -> &'static CStr {
         libc::ECONNREFUSED => c"connection refused",
         libc::ENETUNREACH => c"network unreachable",
         libc::EDEADLK => c"operation would deadlock",
+        libc::EOVERFLOW => c"value too large for the result type",
+        libc::EPROTO => c"protocol or internal codec error",
         _ => c"unknown error",
     }
 }

@@ -15,4 +15,6 @@ pub(crate) use ffi_boundary;
 pub mod error;
 pub mod rtp;
 pub mod rtpjbuf;
+pub mod rtpopus;
 pub mod rtpsynth;
+pub mod rtputils;
