@@ -109,7 +109,10 @@ struct rtp_packet;
 #define SEQ_DIST(seq1, seq2) \
   ((seq2) >= (seq1) ? ((seq2) - (seq1)) : ((int)(seq2) + 65536 - (int)(seq1)))
 
-#define ts_less(ts1, ts2) (((ts1) - (ts2)) > (uint32_t) (1 << 31))
+/* ts1 is before ts2 (mod 2^32). The original writes (uint32_t) (1 << 31),
+ * undefined behaviour in C (1 << 31 overflows int; UBSan stops on it); this
+ * is the same value and type without it. */
+#define ts_less(ts1, ts2) (((ts1) - (ts2)) > ((uint32_t)1 << 31))
 
 typedef enum {
     RTP_PARSER_NOTPARSED = 0,
