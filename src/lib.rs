@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod jbuf;
 pub mod rtp;
+pub mod server;
 pub mod synth;
 
 pub mod ffi;
