@@ -24,6 +24,7 @@ mod queue;
 pub mod sys;
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -45,7 +46,10 @@ pub const MAX_QUEUE: u32 = 65536;
 pub const DEFAULT_TICK_HZ: u32 = 200;
 
 const WAKE_TOKEN: u64 = u64::MAX;
-const MAX_EVENTS: usize = 256;
+/// Readable channels served per round, and channels with output served per
+/// round: the two directions get the same share under overload.
+const MAX_EVENTS: usize = 1024;
+const TX_PER_ROUND: usize = MAX_EVENTS;
 
 /// The receive callback: payload, source address (kernel representation and
 /// length) and the receive time in CLOCK_MONOTONIC nanoseconds.
@@ -463,12 +467,15 @@ impl<'a> Worker<'a> {
 
     fn run(&mut self) -> Result<(), i32> {
         let sh = self.sh;
+        let tick_ns = sh.tick_ms as u64 * 1_000_000;
         let mut rx: Vec<Arc<Chan>> = Vec::with_capacity(MAX_EVENTS);
-        let mut work: Vec<Arc<Chan>> = Vec::new();
-        let mut again: Vec<Arc<Chan>> = Vec::new();
+        // Channels with output, served round-robin, TX_PER_ROUND per round.
+        let mut pending: VecDeque<Arc<Chan>> = VecDeque::new();
+        // Channels whose socket refused more (EAGAIN): retried after a tick.
         let mut blocked: Vec<Arc<Chan>> = Vec::new();
+        let mut retry_at = 0u64;
         loop {
-            let timeout = if !again.is_empty() {
+            let timeout = if !pending.is_empty() {
                 0
             } else if !blocked.is_empty() {
                 sh.tick_ms
@@ -497,14 +504,21 @@ impl<'a> Worker<'a> {
                     return Ok(());
                 }
             }
-            work.append(&mut again);
-            work.append(&mut blocked);
-            work.append(&mut sh.ready.lock());
-            for c in work.drain(..) {
+            pending.extend(sh.ready.lock().drain(..));
+            if !blocked.is_empty() && now >= retry_at {
+                pending.extend(blocked.drain(..));
+            }
+            for _ in 0..pending.len().min(TX_PER_ROUND) {
+                let Some(c) = pending.pop_front() else { break };
                 match self.service_tx(&c) {
                     TxOutcome::Done => {}
-                    TxOutcome::More => again.push(c),
-                    TxOutcome::Blocked => blocked.push(c),
+                    TxOutcome::More => pending.push_back(c),
+                    TxOutcome::Blocked => {
+                        if blocked.is_empty() {
+                            retry_at = now + tick_ns;
+                        }
+                        blocked.push(c);
+                    }
                 }
             }
         }
