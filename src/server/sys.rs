@@ -282,8 +282,8 @@ impl SendBatch {
         if n == 0 {
             return Ok(0);
         }
-        for i in 0..n {
-            self.iovs[i] = libc::iovec { iov_base: pkts[i].as_ptr() as *mut libc::c_void, iov_len: pkts[i].len() };
+        for (i, pkt) in pkts.iter().enumerate().take(n) {
+            self.iovs[i] = libc::iovec { iov_base: pkt.as_ptr() as *mut libc::c_void, iov_len: pkt.len() };
             let h = &mut self.hdrs[i];
             h.msg_hdr.msg_name = dest.as_ptr() as *mut libc::c_void;
             h.msg_hdr.msg_namelen = dest.len();

@@ -190,3 +190,54 @@ fn ipv6_loopback() {
     assert_eq!(fam, libc::AF_INET6);
     assert_eq!(len as usize, std::mem::size_of::<libc::sockaddr_in6>());
 }
+
+#[test]
+fn a_deep_queue_does_not_starve_other_channels() {
+    let srv = Server::new(0).unwrap();
+    let sink = srv.create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {})).unwrap();
+    let hog = srv
+        .create_channel(&ChanConfig { queue_size: 65536, ..cfg("127.0.0.1") }, Box::new(|_, _, _, _| {}))
+        .unwrap();
+    let (h, p) = target_of(&sink);
+    hog.set_target(&h, p).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let ping = srv.create_channel(&cfg("127.0.0.1"), Box::new(move |_, _, _, _| tx.lock().send(()).unwrap())).unwrap();
+    let (h, p) = target_of(&ping);
+    ping.set_target(&h, p).unwrap();
+    const N: u64 = 60000;
+    for _ in 0..N {
+        hog.send(&[1u8; 20]).unwrap();
+    }
+    ping.send(b"ping").unwrap();
+    rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let sent = hog.stats().tx_pkts;
+    assert!(sent < N, "the ping waited for the whole hog queue ({sent} sent)");
+    assert!(wait_until(|| hog.stats().tx_pkts == N));
+}
+
+#[test]
+fn closing_from_another_channels_callback() {
+    let srv = Server::new(0).unwrap();
+    let victim_calls = Arc::new(AtomicUsize::new(0));
+    let vc = victim_calls.clone();
+    let victim = srv
+        .create_channel(&cfg("127.0.0.1"), Box::new(move |_, _, _, _| { vc.fetch_add(1, Ordering::SeqCst); }))
+        .unwrap();
+    let (vh, vp) = target_of(&victim);
+    let slot = Arc::new(Mutex::new(Some(victim)));
+    let s2 = slot.clone();
+    let closer = srv
+        .create_channel(&cfg("127.0.0.1"), Box::new(move |_, _, _, _| drop(s2.lock().take())))
+        .unwrap();
+    let (h, p) = target_of(&closer);
+    closer.set_target(&h, p).unwrap();
+    closer.send(b"close it").unwrap();
+    assert!(wait_until(|| slot.lock().is_none()));
+    // the victim's port is closed: a packet to it goes nowhere
+    let probe = srv.create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {})).unwrap();
+    probe.set_target(&vh, vp).unwrap();
+    probe.send(b"x").unwrap();
+    std::thread::sleep(Duration::from_millis(30));
+    assert_eq!(victim_calls.load(Ordering::SeqCst), 0);
+}
