@@ -30,6 +30,8 @@ struct ctx {
     atomic_int calls;
     struct rtpsrv_chan *_Atomic self_close; /* closed from inside pkt_in */
     atomic_int close_rc;
+    atomic_int rebind;      /* after closing itself: could the port be bound again? */
+    uint16_t port;
     char pad[64];
 };
 
@@ -40,7 +42,15 @@ static void on_pkt(void *arg, const unsigned char *pkt, size_t len,
     atomic_fetch_add(&c->calls, 1);
     memset(c->pad, 0x5a, sizeof(c->pad)); /* touches arg: caught if freed */
     struct rtpsrv_chan *me = atomic_exchange(&c->self_close, NULL);
-    if (me != NULL) atomic_store(&c->close_rc, rtpsrv_chan_close(me));
+    if (me != NULL) {
+        atomic_store(&c->close_rc, rtpsrv_chan_close(me));
+        /* the socket is closed when close returns, even from in here */
+        int s = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(c->port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        atomic_store(&c->rebind, bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 ? 1 : -1);
+        close(s);
+    }
 }
 
 static struct ctx *new_ctx(void) {
@@ -101,6 +111,7 @@ static void test_close_inside_callback(struct rtpsrv *srv) {
     struct rtpsrv_chan *ch = rtpsrv_create_channel(srv, &lo, on_pkt, c, &err);
     CHECK(ch != NULL);
     uint16_t port = port_of(ch);
+    c->port = port;
     atomic_store(&c->self_close, ch);
     /* from a plain socket: the handle is gone once pkt_in closed it */
     poke(port, 8);
@@ -108,6 +119,7 @@ static void test_close_inside_callback(struct rtpsrv *srv) {
     uint64_t end = mono_ns() + 5000000000ull;
     while (atomic_load(&c->close_rc) == 12345 && mono_ns() < end) usleep(1000);
     CHECK_EQ(atomic_load(&c->close_rc), 0);
+    CHECK_EQ(atomic_load(&c->rebind), 1);
     usleep(50000);
     /* the other 7 datagrams were in the socket: never delivered */
     CHECK_EQ(atomic_load(&c->calls), 1);

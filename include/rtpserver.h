@@ -42,9 +42,9 @@
  *  - rtpsrv_chan_close is synchronous: when it returns, pkt_in is not running
  *    for that channel and will never run again, `arg` is no longer used, the
  *    socket is closed and the handle is freed. Called from inside the same
- *    channel's pkt_in it does not deadlock: it returns at once, the callback
- *    is never called again, and the socket is closed as soon as that pkt_in
- *    returns. Do not use the handle after closing it.
+ *    channel's pkt_in it does not deadlock: it closes the socket and returns
+ *    at once; the running pkt_in finishes, and is never called again.
+ *    Do not use the handle after closing it.
  *  - rtpsrv_shutdown stops the worker; it is idempotent and synchronous:
  *    when it returns, no pkt_in runs or will run (called from inside a
  *    pkt_in, the worker stops as soon as that callback returns). Queued

@@ -12,12 +12,15 @@
 //!   cost is per active channel, never a scan of all channels.
 //! - Fairness: each round serves every readable channel (bounded batch) and
 //!   then every channel with output (bounded batch), round-robin.
-//! - Lifetime: a channel's socket and callback live in `Chan::io`, a mutex
-//!   the worker holds while it reads the socket and runs the callback.
-//!   Closing takes them out under that lock, so once `close` returns the
-//!   callback is not running and never runs again. Closing a channel from
-//!   inside its own callback marks it closed; the worker finishes the
-//!   teardown as soon as the callback returns.
+//! - Lifetime: a channel's socket lives in `Chan::sock`, a mutex the worker
+//!   holds only around recvmmsg/sendmmsg; its callback in `Chan::cb`, a mutex
+//!   the worker holds while it calls the callback. Closing takes the callback
+//!   out under its lock (waiting for a running call to return), then the
+//!   socket, so once `close` returns the callback is not running and never
+//!   runs again and the socket is closed. Closing a channel from inside its
+//!   own callback cannot wait for that call: it marks the channel closed,
+//!   closes the socket at once, and the worker drops the callback as soon as
+//!   the call returns.
 
 mod addr;
 mod queue;
@@ -101,11 +104,6 @@ pub struct ChanConfig<'a> {
     pub queue_size: u32,
 }
 
-struct Io {
-    fd: OwnedFd,
-    cb: Option<PktIn>,
-}
-
 struct TxState {
     q: TxQueue,
     target: Option<RawAddr>,
@@ -117,7 +115,8 @@ struct Chan {
     id: u64,
     token: u64,
     closed: AtomicBool,
-    io: Mutex<Option<Io>>,
+    sock: Mutex<Option<OwnedFd>>,
+    cb: Mutex<Option<PktIn>>,
     tx: Mutex<TxState>,
     local: RawAddr,
     local_sa: SocketAddr,
@@ -271,7 +270,8 @@ impl Server {
                 id: NEXT_CHAN_ID.fetch_add(1, Ordering::Relaxed),
                 token,
                 closed: AtomicBool::new(false),
-                io: Mutex::new(Some(Io { fd, cb: Some(cb) })),
+                sock: Mutex::new(Some(fd)),
+                cb: Mutex::new(Some(cb)),
                 tx: Mutex::new(TxState { q: TxQueue::new(qs as usize), target: None, active: false }),
                 local,
                 local_sa,
@@ -392,14 +392,16 @@ impl Channel {
         let own_callback = IN_CB.with(|x| x.get()) == c.id;
         if !own_callback {
             // Waits for a running callback of this channel to return.
-            let io = c.io.lock().take();
-            if let Some(io) = io {
-                sys::epoll_del(sh.epfd.as_raw_fd(), io.fd.as_raw_fd());
-                drop(io);
-            }
+            let cb = c.cb.lock().take();
+            drop(cb);
         }
-        // else: the worker holds `io` up the stack and tears it down as soon
-        // as the callback returns.
+        // else: the worker holds `cb` up the stack and drops it as soon as
+        // the callback returns; it never calls it again (`closed`).
+        let fd = c.sock.lock().take();
+        if let Some(fd) = fd {
+            sys::epoll_del(sh.epfd.as_raw_fd(), fd.as_raw_fd());
+            drop(fd);
+        }
         drop(sh.table.lock().remove(c.token));
         c.tx.lock().q.clear();
     }
@@ -428,9 +430,7 @@ fn worker_main(sh: Arc<Shared>) {
     // Release every callback; sockets stay open until their handles close.
     let chans = sh.table.lock().drain_all();
     for c in chans {
-        if let Some(io) = c.io.lock().as_mut() {
-            io.cb = None;
-        }
+        drop(c.cb.lock().take());
         c.tx.lock().q.clear();
     }
     sh.ready.lock().clear();
@@ -525,34 +525,36 @@ impl<'a> Worker<'a> {
     }
 
     fn service_rx(&mut self, c: &Arc<Chan>, now: u64) {
-        let mut g = c.io.lock();
         if c.closed.load(Ordering::Acquire) {
             return;
         }
-        let Some(io) = g.as_mut() else { return };
-        let n = match self.rb.recv(io.fd.as_raw_fd(), BATCH) {
-            Ok(n) => n,
-            Err(_) => return,
+        let n = {
+            let g = c.sock.lock();
+            let Some(fd) = g.as_ref() else { return };
+            match self.rb.recv(fd.as_raw_fd(), BATCH) {
+                Ok(n) => n,
+                Err(_) => return,
+            }
         };
+        if n == 0 {
+            return;
+        }
+        let mut g = c.cb.lock();
+        let Some(cb) = g.as_mut() else { return };
         for i in 0..n {
             let (pkt, from, fromlen) = self.rb.get(i);
             bump(&c.stats.rx_pkts, 1);
             bump(&c.stats.rx_bytes, pkt.len() as u64);
-            if let Some(cb) = io.cb.as_mut() {
-                IN_CB.with(|x| x.set(c.id));
-                cb(pkt, from, fromlen, now);
-                IN_CB.with(|x| x.set(0));
-            }
+            IN_CB.with(|x| x.set(c.id));
+            cb(pkt, from, fromlen, now);
+            IN_CB.with(|x| x.set(0));
             if c.closed.load(Ordering::Acquire) || self.stopping() {
                 break;
             }
         }
         if c.closed.load(Ordering::Acquire) {
-            // Closed from inside its own callback: finish the teardown.
-            if let Some(io) = g.take() {
-                sys::epoll_del(self.sh.epfd.as_raw_fd(), io.fd.as_raw_fd());
-                drop(io);
-            }
+            // Closed from inside its own callback: release the callback.
+            drop(g.take());
         }
     }
 
@@ -560,9 +562,8 @@ impl<'a> Worker<'a> {
         if c.closed.load(Ordering::Acquire) {
             return TxOutcome::Done;
         }
-        let g = c.io.lock();
-        let Some(io) = g.as_ref() else { return TxOutcome::Done };
-        let fd = io.fd.as_raw_fd();
+        let g = c.sock.lock();
+        let Some(fd) = g.as_ref().map(|f| f.as_raw_fd()) else { return TxOutcome::Done };
         let (n, dest) = {
             let mut tx = c.tx.lock();
             let Some(dest) = tx.target else {
