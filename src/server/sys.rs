@@ -11,6 +11,10 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 pub const MAX_DATAGRAM: usize = 65507;
 /// Receive buffer per datagram: any UDP payload fits.
 pub const RECV_BUF: usize = 65536;
+/// Distance between two receive buffers: not a multiple of the page size,
+/// so the heads of the buffers (where small datagrams land) fall into
+/// different cache sets.
+const RECV_STRIDE: usize = RECV_BUF + 192;
 
 fn errno() -> i32 {
     io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
@@ -213,7 +217,7 @@ pub struct RecvBatch {
 impl RecvBatch {
     pub fn new(n: usize) -> RecvBatch {
         let n = n.max(1);
-        let bufs = vec![0u8; n * RECV_BUF];
+        let bufs = vec![0u8; n * RECV_STRIDE];
         // SAFETY: these are plain-old-data structs; all-zero is valid and
         // they are filled in before every use.
         let (iov0, addr0, hdr0) = unsafe { (zeroed::<libc::iovec>(), zeroed(), zeroed::<libc::mmsghdr>()) };
@@ -230,8 +234,8 @@ impl RecvBatch {
         let n = max.min(self.hdrs.len());
         let base = self.bufs.as_mut_ptr();
         for i in 0..n {
-            // SAFETY: i * RECV_BUF + RECV_BUF <= bufs.len().
-            self.iovs[i] = libc::iovec { iov_base: unsafe { base.add(i * RECV_BUF) }.cast(), iov_len: RECV_BUF };
+            // SAFETY: i * RECV_STRIDE + RECV_BUF <= bufs.len().
+            self.iovs[i] = libc::iovec { iov_base: unsafe { base.add(i * RECV_STRIDE) }.cast(), iov_len: RECV_BUF };
             let h = &mut self.hdrs[i];
             h.msg_hdr.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast();
             h.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -256,7 +260,7 @@ impl RecvBatch {
     pub fn get(&self, i: usize) -> (&[u8], &libc::sockaddr_storage, libc::socklen_t) {
         let h = &self.hdrs[i];
         let len = (h.msg_len as usize).min(RECV_BUF);
-        let off = i * RECV_BUF;
+        let off = i * RECV_STRIDE;
         (&self.bufs[off..off + len], &self.addrs[i], h.msg_hdr.msg_namelen)
     }
 }
