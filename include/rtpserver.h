@@ -44,7 +44,10 @@
  *    socket is closed and the handle is freed. Called from inside the same
  *    channel's pkt_in it does not deadlock: it closes the socket and returns
  *    at once; the running pkt_in finishes, and is never called again.
- *    Do not use the handle after closing it.
+ *    Do not use the handle after closing it. (Closing another server's
+ *    channel from inside pkt_in waits for that channel's running pkt_in, as
+ *    from any thread: two servers' callbacks closing each other's channels
+ *    at the same moment would wait for each other.)
  *  - rtpsrv_shutdown stops the worker; it is idempotent and synchronous:
  *    when it returns, no pkt_in runs or will run (called from inside a
  *    pkt_in, the worker stops as soon as that callback returns). Queued
