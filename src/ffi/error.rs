@@ -41,6 +41,7 @@ fn errno_text(e: c_int) -> &'static CStr {
         libc::EDEADLK => c"operation would deadlock",
         libc::EOVERFLOW => c"value too large for the result type",
         libc::EPROTO => c"protocol or internal codec error",
+        libc::EBADF => c"bad or closed handle",
         _ => c"unknown error",
     }
 }

@@ -16,5 +16,6 @@ pub mod error;
 pub mod rtp;
 pub mod rtpjbuf;
 pub mod rtpopus;
+pub mod rtpserver;
 pub mod rtpsynth;
 pub mod rtputils;
