@@ -39,6 +39,7 @@ fn errno_text(e: c_int) -> &'static CStr {
         libc::ECONNREFUSED => c"connection refused",
         libc::ENETUNREACH => c"network unreachable",
         libc::EDEADLK => c"operation would deadlock",
+        libc::ECANCELED => c"operation canceled",
         _ => c"unknown error",
     }
 }

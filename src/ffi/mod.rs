@@ -15,4 +15,5 @@ pub(crate) use ffi_boundary;
 pub mod error;
 pub mod rtp;
 pub mod rtpjbuf;
+pub mod rtpproc;
 pub mod rtpsynth;

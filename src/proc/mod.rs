@@ -12,12 +12,12 @@
 //!   wait on CLOCK_MONOTONIC (timer slack 1 ns) and is woken early only for
 //!   new channels and shutdown.
 //! - A task returns its next run time. Its deadline never goes backwards
-//!   (`deadline = max(asked, previous deadline)`); the heap key is
-//!   `max(deadline, now)`, so a task asking for a time already past is due
-//!   at once but queues behind the channels that were already due, in the
-//!   order they became due (no channel can starve the others by asking for
-//!   old times), while tasks scheduled ahead run in deadline order whatever
-//!   a slow task did meanwhile.
+//!   (`deadline = max(asked, previous deadline)`). The heap key is
+//!   `max(deadline, now - CATCH_UP_WINDOW)`: lateness up to the window (a
+//!   slow task, a loaded machine) is caught up in strict deadline order, with
+//!   no deadline skipped or reordered; a task further behind (one that keeps
+//!   asking for times long past) is queued as if it were only that late, so
+//!   it delays the others by at most the window instead of starving them.
 //! - Every task runs on the worker thread, one at a time, without the
 //!   scheduler lock held, so a task may create and close channels (its own
 //!   included) and shut the scheduler down. The first call of a channel
@@ -151,6 +151,9 @@ struct State {
 /// Slack kept in the heap beyond twice the open channels.
 const HEAP_SLACK: usize = 64;
 
+/// How late a deadline may be and still keep its place in deadline order.
+pub const CATCH_UP_WINDOW_NS: u64 = 100_000_000;
+
 impl State {
     fn new() -> State {
         State {
@@ -261,7 +264,7 @@ impl State {
         if err == 0 && ret != 0 && !self.shutdown {
             let deadline = ret.max(s.deadline);
             s.deadline = deadline;
-            self.schedule(idx, deadline.max(now));
+            self.schedule(idx, deadline.max(now.saturating_sub(CATCH_UP_WINDOW_NS)));
         }
         (None, first)
     }
