@@ -77,7 +77,8 @@ static uint64_t order_cb(void *arg, uint64_t now, uint64_t deadline, int *err) {
 static void test_slow_callback_keeps_order(struct rtpproc *p) {
     static struct ochan ch[NCH];
     struct rtpproc_chan *h[NCH];
-    uint64_t t0 = now_ns() + 20 * MS;
+    /* every channel is created before the first scheduled call */
+    uint64_t t0 = now_ns() + (slow ? 500 : 50) * MS;
     atomic_store(&glen, 0);
     for (int i = 0; i < NCH; i++) {
         memset(&ch[i], 0, sizeof(ch[i]));
@@ -87,6 +88,7 @@ static void test_slow_callback_keeps_order(struct rtpproc *p) {
         h[i] = rtpproc_create_channel(p, order_cb, &ch[i], NULL);
         CHECK(h[i] != NULL);
     }
+    CHECK(now_ns() < t0);
     CHECK(wait_count(&glen, NCH * NCALLS, slow ? 60000 : 10000));
     for (int i = 0; i < NCH; i++)
         CHECK_EQ(rtpproc_chan_close(h[i]), 0);
