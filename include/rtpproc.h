@@ -50,8 +50,14 @@
  * some VMs), so the worker takes at most one per 50 us: deadlines closer
  * together than that are served in one batch, each up to ~50 us late,
  * while an isolated deadline is served as soon as the kernel wakes the
- * worker. The environment variable RTPSYNTH_PROC_MIN_WAKE_NS, read when a
- * scheduler starts, changes that interval (0: wake for every deadline).
+ * worker. Environment variables read when a scheduler starts:
+ *   RTPSYNTH_PROC_MIN_WAKE_NS   that interval in ns (0: wake for every
+ *                               deadline; at most 10 ms);
+ *   RTPSYNTH_PROC_RT_PRIORITY   1..99: run the worker SCHED_FIFO at that
+ *                               priority if the process may (CAP_SYS_NICE
+ *                               or RLIMIT_RTPRIO); on a busy machine this is
+ *                               what keeps the worker from being preempted
+ *                               for milliseconds by other processes.
  * create, reschedule and close are O(log n) in the number of channels.
  *
  * Threads. All functions may be called from any thread, including from

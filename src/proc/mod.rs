@@ -289,6 +289,8 @@ struct Inner {
     cv: Condvar,
     wake: sys::Wake,
     min_wake_ns: u64,
+    /// SCHED_FIFO priority to ask for (RTPSYNTH_PROC_RT_PRIORITY).
+    rt_priority: Option<i32>,
 }
 
 thread_local! {
@@ -378,7 +380,10 @@ fn worker_loop(inner: &Inner) {
 
 fn worker_main(inner: Arc<Inner>) {
     sys::set_min_timer_slack();
-    sys::request_short_slice(WORKER_SLICE_NS);
+    match inner.rt_priority {
+        Some(prio) if sys::set_fifo_priority(prio) => {}
+        _ => sys::request_short_slice(WORKER_SLICE_NS),
+    }
     WORKER_OF.with(|w| w.set(Arc::as_ptr(&inner) as usize));
     if catch_unwind(AssertUnwindSafe(|| worker_loop(&inner))).is_err() {
         eprintln!("rtpproc: internal error in the scheduler worker; scheduler shut down");
@@ -408,6 +413,10 @@ fn worker_main(inner: Arc<Inner>) {
     WORKER_OF.with(|w| w.set(0));
 }
 
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
 /// A scheduler with its worker thread. Dropping it shuts it down.
 pub struct Proc {
     inner: Arc<Inner>,
@@ -416,15 +425,13 @@ pub struct Proc {
 impl Proc {
     /// Start a scheduler (spawns its worker thread).
     pub fn new() -> Result<Proc, Error> {
-        let min_wake_ns = std::env::var("RTPSYNTH_PROC_MIN_WAKE_NS")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map_or(DEFAULT_MIN_WAKE_NS, |v| v.min(MAX_MIN_WAKE_NS));
+        let min_wake_ns = env_u64("RTPSYNTH_PROC_MIN_WAKE_NS").map_or(DEFAULT_MIN_WAKE_NS, |v| v.min(MAX_MIN_WAKE_NS));
         let inner = Arc::new(Inner {
             state: Mutex::new(State::new()),
             cv: Condvar::new(),
             wake: sys::Wake::new(),
             min_wake_ns,
+            rt_priority: env_u64("RTPSYNTH_PROC_RT_PRIORITY").filter(|p| (1..=99).contains(p)).map(|p| p as i32),
         });
         let for_worker = inner.clone();
         let h = std::thread::Builder::new()

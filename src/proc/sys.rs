@@ -130,6 +130,16 @@ pub(crate) fn request_short_slice(slice_ns: u64) {
     unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0u32) };
 }
 
+/// Best effort: switch the calling thread to SCHED_FIFO at `priority`
+/// (1..=99). Needs CAP_SYS_NICE or an RLIMIT_RTPRIO allowance; returns
+/// whether it worked.
+pub(crate) fn set_fifo_priority(priority: i32) -> bool {
+    let param = libc::sched_param { sched_priority: priority.clamp(1, 99) };
+    // SAFETY: pthread_self() is the calling thread; `param` is a live,
+    // initialized sched_param that the call only reads.
+    unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) == 0 }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
