@@ -303,7 +303,9 @@ fn on_worker(inner: &Arc<Inner>) -> bool {
 }
 
 /// Run the task of slot `idx` with the lock released, then book-keep.
-fn run_call(inner: &Inner, g: &mut MutexGuard<'_, State>, idx: u32, deadline: u64) {
+/// `now`: a clock reading taken at or after `deadline`, or None to read
+/// the clock just before the call.
+fn run_call(inner: &Inner, g: &mut MutexGuard<'_, State>, idx: u32, deadline: u64, now: Option<u64>) {
     let s = &mut g.slots[idx as usize];
     let Some(mut task) = s.task.take() else {
         // Cannot happen (only the worker runs tasks and it always puts
@@ -315,7 +317,7 @@ fn run_call(inner: &Inner, g: &mut MutexGuard<'_, State>, idx: u32, deadline: u6
     s.phase = Phase::Running;
     g.calls += 1;
     let (now, ret, err) = MutexGuard::unlocked(g, || {
-        let now = monotonic_ns();
+        let now = now.unwrap_or_else(monotonic_ns);
         let mut err = 0;
         let ret = match catch_unwind(AssertUnwindSafe(|| task.run(now, deadline, &mut err))) {
             Ok(r) => r,
@@ -347,7 +349,7 @@ fn worker_loop(inner: &Inner) {
         if !took_pending {
             if let Some(idx) = g.pending.pop_front() {
                 took_pending = true;
-                run_call(inner, &mut g, idx, 0);
+                run_call(inner, &mut g, idx, 0, None);
                 continue;
             }
         }
@@ -361,7 +363,8 @@ fn worker_loop(inner: &Inner) {
                 s.sched_seq = 0;
                 s.phase = Phase::Idle;
                 let deadline = s.deadline;
-                run_call(inner, &mut g, e.slot, deadline);
+                // `now` was read after the entry became due: no second read.
+                run_call(inner, &mut g, e.slot, deadline, Some(now));
             }
             _ if !g.pending.is_empty() => {}
             next => {
@@ -459,7 +462,7 @@ impl Proc {
             }
         };
         if worker {
-            run_call(inner, &mut g, idx, 0);
+            run_call(inner, &mut g, idx, 0, None);
         } else {
             g.pending.push_back(idx);
             MutexGuard::unlocked(&mut g, || inner.wake.notify());
