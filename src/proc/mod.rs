@@ -27,6 +27,12 @@
 //!   included) and shut the scheduler down. The first call of a channel
 //!   created from another thread runs on the worker while the creator
 //!   waits; created from a task on the worker, it runs inline.
+//! - While the worker runs, only it touches the scheduler state (tasks on
+//!   it included). Other threads hand creations and closes to it through a
+//!   request queue and wait for the reply on a futex; the worker only
+//!   `try_lock`s that queue while timers are due, so it never waits for a
+//!   lock held by a preempted (or lower-priority) thread. After the worker
+//!   exited, closes are done locally.
 
 mod sys;
 
@@ -36,6 +42,8 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
@@ -86,33 +94,20 @@ impl Error {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Phase {
     Free,
-    /// Created from another thread, first call not yet run.
-    Pending,
     /// Not in the heap (unscheduled, or between calls).
     Idle,
     /// In the heap under `sched_seq`.
     Scheduled,
     /// Its task is running on the worker (the task is out of the slot).
     Running,
-    /// Shut down before its first call could run.
-    Failed,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Closing {
-    Open,
-    /// Closed from the worker thread while running: the worker frees the
-    /// slot when the task returns.
-    ByWorker,
-    /// A closer on another thread waits for the running task to return.
-    Waiting,
 }
 
 struct Slot {
     task: Option<Box<dyn Task>>,
     phase: Phase,
-    closing: Closing,
-    first_done: bool,
+    /// Closed from the worker thread while running: the worker frees the
+    /// slot when the task returns.
+    closed_running: bool,
     sched_seq: u64,
     deadline: u64,
     err: i32,
@@ -120,15 +115,7 @@ struct Slot {
 
 impl Slot {
     fn vacant() -> Slot {
-        Slot {
-            task: None,
-            phase: Phase::Free,
-            closing: Closing::Open,
-            first_done: false,
-            sched_seq: 0,
-            deadline: 0,
-            err: 0,
-        }
+        Slot { task: None, phase: Phase::Free, closed_running: false, sched_seq: 0, deadline: 0, err: 0 }
     }
 }
 
@@ -139,16 +126,15 @@ struct Entry {
     slot: u32,
 }
 
+/// Everything the worker schedules. Locked by the worker (uncontended)
+/// except while a task runs or the worker sleeps; other threads lock it only
+/// after the worker exited.
 struct State {
     slots: Vec<Slot>,
     free: Vec<u32>,
     heap: BinaryHeap<Reverse<Entry>>,
-    pending: VecDeque<u32>,
     next_seq: u64,
     open: usize,
-    shutdown: bool,
-    exited: bool,
-    join: Option<JoinHandle<()>>,
     calls: u64,
 }
 
@@ -168,35 +154,26 @@ pub const CATCH_UP_WINDOW_NS: u64 = 100_000_000;
 
 impl State {
     fn new() -> State {
-        State {
-            slots: Vec::new(),
-            free: Vec::new(),
-            heap: BinaryHeap::new(),
-            pending: VecDeque::new(),
-            next_seq: 1,
-            open: 0,
-            shutdown: false,
-            exited: false,
-            join: None,
-            calls: 0,
-        }
+        State { slots: Vec::new(), free: Vec::new(), heap: BinaryHeap::new(), next_seq: 1, open: 0, calls: 0 }
     }
 
-    /// A slot for a new channel (phase Pending), with room reserved in
-    /// every table the channel may need later.
-    fn alloc(&mut self, task: Box<dyn Task>) -> Result<u32, Error> {
+    /// A slot for a new channel (phase Idle), with room reserved in every
+    /// table the channel may need later.
+    fn alloc(&mut self, task: Box<dyn Task>) -> Result<u32, (Error, Box<dyn Task>)> {
         let nslots = self.slots.len() + usize::from(self.free.is_empty());
         if nslots > u32::MAX as usize {
-            return Err(Error::NoMemory);
+            return Err((Error::NoMemory, task));
         }
         let heap_want = 2 * (self.open + 1) + HEAP_SLACK;
-        self.heap.try_reserve(heap_want.saturating_sub(self.heap.len())).map_err(|_| Error::NoMemory)?;
-        self.free.try_reserve(nslots.saturating_sub(self.free.len())).map_err(|_| Error::NoMemory)?;
-        self.pending.try_reserve(1).map_err(|_| Error::NoMemory)?;
+        let reserved = self.heap.try_reserve(heap_want.saturating_sub(self.heap.len())).is_ok()
+            && self.free.try_reserve(nslots.saturating_sub(self.free.len())).is_ok()
+            && (!self.free.is_empty() || self.slots.try_reserve(1).is_ok());
+        if !reserved {
+            return Err((Error::NoMemory, task));
+        }
         let idx = match self.free.pop() {
             Some(i) => i,
             None => {
-                self.slots.try_reserve(1).map_err(|_| Error::NoMemory)?;
                 self.slots.push(Slot::vacant());
                 (self.slots.len() - 1) as u32
             }
@@ -204,7 +181,7 @@ impl State {
         let s = &mut self.slots[idx as usize];
         *s = Slot::vacant();
         s.task = Some(task);
-        s.phase = Phase::Pending;
+        s.phase = Phase::Idle;
         self.open += 1;
         Ok(idx)
     }
@@ -258,35 +235,84 @@ impl State {
     }
 
     /// Book-keeping after a task returned. Returns a task to drop outside
-    /// the lock, and whether waiters must be woken.
-    fn after_call(&mut self, idx: u32, task: Box<dyn Task>, now: u64, ret: u64, err: i32) -> (Option<Box<dyn Task>>, bool) {
+    /// the lock.
+    fn after_call(&mut self, idx: u32, task: Box<dyn Task>, now: u64, ret: u64, err: i32, stopping: bool) -> Option<Box<dyn Task>> {
         let s = &mut self.slots[idx as usize];
-        let first = !s.first_done;
-        s.first_done = true;
         s.phase = Phase::Idle;
         s.task = Some(task);
         if err != 0 {
             s.err = err;
         }
-        match s.closing {
-            Closing::ByWorker => return (self.free_slot(idx), first),
-            Closing::Waiting => return (None, true),
-            Closing::Open => {}
+        if s.closed_running {
+            return self.free_slot(idx);
         }
-        if err == 0 && ret != 0 && !self.shutdown {
+        if err == 0 && ret != 0 && !stopping {
             let deadline = ret.max(s.deadline);
             s.deadline = deadline;
             self.schedule(idx, deadline.max(now.saturating_sub(CATCH_UP_WINDOW_NS)));
         }
-        (None, first)
+        None
     }
+
+    /// Close a channel that is not running; returns its error and its task.
+    fn close_idle(&mut self, idx: u32) -> (i32, Option<Box<dyn Task>>) {
+        let err = self.slots[idx as usize].err;
+        (err, self.free_slot(idx))
+    }
+}
+
+/// A one-shot reply from the worker to a waiting thread.
+struct Reply {
+    done: AtomicU32,
+    value: AtomicI64,
+}
+
+impl Reply {
+    fn new() -> Arc<Reply> {
+        Arc::new(Reply { done: AtomicU32::new(0), value: AtomicI64::new(0) })
+    }
+
+    fn set(&self, v: i64) {
+        self.value.store(v, Ordering::Relaxed);
+        self.done.store(1, Ordering::Release);
+        sys::futex_wake_all(&self.done);
+    }
+
+    fn wait(&self) -> i64 {
+        while self.done.load(Ordering::Acquire) == 0 {
+            sys::futex_wait(&self.done, 0);
+        }
+        self.value.load(Ordering::Relaxed)
+    }
+}
+
+enum Request {
+    /// Reply: the slot index, or a negative errno.
+    Create(Box<dyn Task>, Arc<Reply>),
+    /// Reply: the channel's error.
+    Close(u32, Arc<Reply>),
+}
+
+#[derive(Default)]
+struct Requests {
+    queue: VecDeque<Request>,
+    /// The worker exited: nothing queued here is ever served.
+    exited: bool,
+}
+
+#[derive(Default)]
+struct Exit {
+    exited: bool,
+    join: Option<JoinHandle<()>>,
 }
 
 struct Inner {
     state: Mutex<State>,
-    /// Creators waiting for a first call and closers waiting for a running
-    /// task, and shutdown waiting for the worker to exit.
-    cv: Condvar,
+    requests: Mutex<Requests>,
+    has_requests: AtomicBool,
+    shutdown: AtomicBool,
+    exit: Mutex<Exit>,
+    exit_cv: Condvar,
     wake: sys::Wake,
     min_wake_ns: u64,
     /// SCHED_FIFO priority to ask for (RTPSYNTH_PROC_RT_PRIORITY).
@@ -311,7 +337,6 @@ fn run_call(inner: &Inner, g: &mut MutexGuard<'_, State>, idx: u32, deadline: u6
         // Cannot happen (only the worker runs tasks and it always puts
         // them back); treat as an unscheduled channel.
         s.phase = Phase::Idle;
-        s.first_done = true;
         return;
     };
     s.phase = Phase::Running;
@@ -328,32 +353,61 @@ fn run_call(inner: &Inner, g: &mut MutexGuard<'_, State>, idx: u32, deadline: u6
         };
         (now, ret, err)
     });
-    let (dead, wake) = g.after_call(idx, task, now, ret, err);
-    if wake {
-        inner.cv.notify_all();
-    }
+    let stopping = inner.shutdown.load(Ordering::Relaxed);
+    let dead = g.after_call(idx, task, now, ret, err, stopping);
     if dead.is_some() {
         MutexGuard::unlocked(g, || drop(dead));
     }
 }
 
+/// Serve the requests of other threads (between tasks, on the worker).
+fn serve(inner: &Inner, g: &mut MutexGuard<'_, State>, batch: VecDeque<Request>) {
+    for r in batch {
+        match r {
+            Request::Create(task, reply) if inner.shutdown.load(Ordering::SeqCst) => {
+                // shut down by a task of this batch: no call starts any more
+                reply.set(i64::from(Error::Shutdown.to_errno()));
+                MutexGuard::unlocked(g, || drop(task));
+            }
+            Request::Create(task, reply) => match g.alloc(task) {
+                Ok(idx) => {
+                    run_call(inner, g, idx, 0, None);
+                    reply.set(i64::from(idx));
+                }
+                Err((e, task)) => {
+                    reply.set(i64::from(e.to_errno()));
+                    MutexGuard::unlocked(g, || drop(task));
+                }
+            },
+            Request::Close(idx, reply) => {
+                let (err, dead) = g.close_idle(idx);
+                reply.set(i64::from(err));
+                MutexGuard::unlocked(g, || drop(dead));
+            }
+        }
+    }
+}
+
 fn worker_loop(inner: &Inner) {
     let mut g = inner.state.lock();
-    let mut took_pending = false;
     let mut woke_at = 0u64;
     loop {
-        if g.shutdown {
+        if inner.shutdown.load(Ordering::SeqCst) {
             return;
         }
-        // New channels and due timers alternate, so neither starves.
-        if !took_pending {
-            if let Some(idx) = g.pending.pop_front() {
-                took_pending = true;
-                run_call(inner, &mut g, idx, 0, None);
+        if inner.has_requests.load(Ordering::SeqCst) {
+            // Never wait for a requester holding the queue lock while
+            // timers are due; when nothing is due, waiting is harmless.
+            let due = g.peek_live().is_some_and(|e| e.key <= monotonic_ns());
+            let q = if due { inner.requests.try_lock() } else { Some(inner.requests.lock()) };
+            if let Some(mut q) = q {
+                inner.has_requests.store(false, Ordering::SeqCst);
+                let batch = std::mem::take(&mut q.queue);
+                drop(q);
+                serve(inner, &mut g, batch);
                 continue;
             }
         }
-        took_pending = false;
         let next = g.peek_live();
         let now = monotonic_ns();
         match next {
@@ -366,9 +420,12 @@ fn worker_loop(inner: &Inner) {
                 // `now` was read after the entry became due: no second read.
                 run_call(inner, &mut g, e.slot, deadline, Some(now));
             }
-            _ if !g.pending.is_empty() => {}
             next => {
                 let token = inner.wake.prepare();
+                if inner.has_requests.load(Ordering::SeqCst) || inner.shutdown.load(Ordering::SeqCst) {
+                    inner.wake.cancel();
+                    continue;
+                }
                 // At most one timed wake-up per `min_wake_ns`: deadlines
                 // closer together than that are served in one batch.
                 let until = next.map(|e| e.key.max(woke_at.saturating_add(inner.min_wake_ns)));
@@ -391,28 +448,46 @@ fn worker_main(inner: Arc<Inner>) {
     if catch_unwind(AssertUnwindSafe(|| worker_loop(&inner))).is_err() {
         eprintln!("rtpproc: internal error in the scheduler worker; scheduler shut down");
     }
-    let mut dead = Vec::new();
+    inner.shutdown.store(true, Ordering::SeqCst);
+    let mut dead: Vec<Box<dyn Task>> = Vec::new();
     {
         let mut g = inner.state.lock();
         let st = &mut *g;
-        st.shutdown = true;
-        st.exited = true;
-        st.heap.clear();
-        for idx in st.pending.drain(..) {
-            st.slots[idx as usize].phase = Phase::Failed;
+        // Requests queued from now on are refused or done locally by
+        // their threads; serve those already queued the same way.
+        let batch = {
+            let mut q = inner.requests.lock();
+            q.exited = true;
+            std::mem::take(&mut q.queue)
+        };
+        for r in batch {
+            match r {
+                Request::Create(task, reply) => {
+                    reply.set(i64::from(Error::Shutdown.to_errno()));
+                    dead.push(task);
+                }
+                Request::Close(idx, reply) => {
+                    let (err, task) = st.close_idle(idx);
+                    reply.set(i64::from(err));
+                    dead.extend(task);
+                }
+            }
         }
+        st.heap.clear();
         for s in st.slots.iter_mut() {
             if matches!(s.phase, Phase::Scheduled | Phase::Running) {
                 s.phase = Phase::Idle;
                 s.sched_seq = 0;
             }
-            if s.phase != Phase::Failed {
-                dead.extend(s.task.take());
+            if s.closed_running {
+                s.closed_running = false;
             }
+            dead.extend(s.task.take());
         }
     }
-    inner.cv.notify_all();
     drop(dead);
+    inner.exit.lock().exited = true;
+    inner.exit_cv.notify_all();
     WORKER_OF.with(|w| w.set(0));
 }
 
@@ -431,7 +506,11 @@ impl Proc {
         let min_wake_ns = env_u64("RTPSYNTH_PROC_MIN_WAKE_NS").map_or(DEFAULT_MIN_WAKE_NS, |v| v.min(MAX_MIN_WAKE_NS));
         let inner = Arc::new(Inner {
             state: Mutex::new(State::new()),
-            cv: Condvar::new(),
+            requests: Mutex::new(Requests::default()),
+            has_requests: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
+            exit: Mutex::new(Exit::default()),
+            exit_cv: Condvar::new(),
             wake: sys::Wake::new(),
             min_wake_ns,
             rt_priority: env_u64("RTPSYNTH_PROC_RT_PRIORITY").filter(|p| (1..=99).contains(p)).map(|p| p as i32),
@@ -441,7 +520,7 @@ impl Proc {
             .name("rtpproc".into())
             .spawn(move || worker_main(for_worker))
             .map_err(|e| Error::Spawn(e.raw_os_error().unwrap_or(libc::EAGAIN)))?;
-        inner.state.lock().join = Some(h);
+        inner.exit.lock().join = Some(h);
         Ok(Proc { inner })
     }
 
@@ -450,33 +529,44 @@ impl Proc {
     /// called from one of this scheduler's tasks.
     pub fn create_channel(&self, task: Box<dyn Task>) -> Result<Channel, Error> {
         let inner = &self.inner;
-        let worker = on_worker(inner);
-        let mut g = inner.state.lock();
-        if g.shutdown {
+        if inner.shutdown.load(Ordering::SeqCst) {
             return Err(Error::Shutdown);
         }
-        let idx = match g.alloc(task) {
-            Ok(i) => i,
-            Err(e) => {
-                return Err(e);
-            }
-        };
-        if worker {
+        if on_worker(inner) {
+            let mut g = inner.state.lock();
+            let idx = match g.alloc(task) {
+                Ok(i) => i,
+                Err((e, task)) => {
+                    drop(g);
+                    drop(task);
+                    return Err(e);
+                }
+            };
             run_call(inner, &mut g, idx, 0, None);
-        } else {
-            g.pending.push_back(idx);
-            MutexGuard::unlocked(&mut g, || inner.wake.notify());
-            while !g.slots[idx as usize].first_done && g.slots[idx as usize].phase != Phase::Failed {
-                inner.cv.wait(&mut g);
-            }
-            if g.slots[idx as usize].phase == Phase::Failed {
-                let dead = g.free_slot(idx);
-                drop(g);
-                drop(dead);
+            return Ok(Channel { inner: inner.clone(), slot: Some(idx) });
+        }
+        let reply = Reply::new();
+        {
+            let mut q = inner.requests.lock();
+            if q.exited || inner.shutdown.load(Ordering::SeqCst) {
+                drop(q);
+                drop(task);
                 return Err(Error::Shutdown);
             }
+            if q.queue.try_reserve(1).is_err() {
+                drop(q);
+                drop(task);
+                return Err(Error::NoMemory);
+            }
+            q.queue.push_back(Request::Create(task, reply.clone()));
+            inner.has_requests.store(true, Ordering::SeqCst);
         }
-        Ok(Channel { inner: inner.clone(), slot: Some(idx) })
+        inner.wake.notify();
+        match reply.wait() {
+            v if v >= 0 => Ok(Channel { inner: inner.clone(), slot: Some(v as u32) }),
+            v if v == i64::from(Error::Shutdown.to_errno()) => Err(Error::Shutdown),
+            _ => Err(Error::NoMemory),
+        }
     }
 
     /// Stop the worker; idempotent. From another thread it returns when no
@@ -484,33 +574,34 @@ impl Proc {
     /// at once and no other task starts after the calling one returns.
     pub fn shutdown(&self) {
         let inner = &self.inner;
-        let worker = on_worker(inner);
-        let mut g = inner.state.lock();
-        g.shutdown = true;
-        MutexGuard::unlocked(&mut g, || inner.wake.notify());
-        if worker {
+        inner.shutdown.store(true, Ordering::SeqCst);
+        inner.wake.notify();
+        if on_worker(inner) {
             return;
         }
-        while !g.exited {
-            inner.cv.wait(&mut g);
+        let mut e = inner.exit.lock();
+        while !e.exited {
+            inner.exit_cv.wait(&mut e);
         }
-        let h = g.join.take();
-        drop(g);
+        let h = e.join.take();
+        drop(e);
         if let Some(h) = h {
             let _ = h.join();
         }
     }
 
     pub fn is_shut_down(&self) -> bool {
-        self.inner.state.lock().shutdown
+        self.inner.shutdown.load(Ordering::SeqCst)
     }
 
-    /// Open channels (not yet closed, whether scheduled or not).
+    /// Open channels (not yet closed, whether scheduled or not). Briefly
+    /// takes the worker's lock: for tests and diagnostics.
     pub fn open_channels(&self) -> usize {
         self.inner.state.lock().open
     }
 
-    /// Task calls made so far.
+    /// Task calls made so far (takes the worker's lock, like
+    /// `open_channels`).
     pub fn calls(&self) -> u64 {
         self.inner.state.lock().calls
     }
@@ -557,21 +648,34 @@ impl Drop for Channel {
 }
 
 fn close_slot(inner: &Arc<Inner>, idx: u32) -> i32 {
-    let worker = on_worker(inner);
-    let mut g = inner.state.lock();
-    if g.slots[idx as usize].phase == Phase::Running {
-        if worker {
+    if on_worker(inner) {
+        let mut g = inner.state.lock();
+        if g.slots[idx as usize].phase == Phase::Running {
             let s = &mut g.slots[idx as usize];
-            s.closing = Closing::ByWorker;
+            s.closed_running = true;
             return s.err;
         }
-        g.slots[idx as usize].closing = Closing::Waiting;
-        while g.slots[idx as usize].phase == Phase::Running {
-            inner.cv.wait(&mut g);
-        }
+        let (err, dead) = g.close_idle(idx);
+        drop(g);
+        drop(dead);
+        return err;
     }
-    let err = g.slots[idx as usize].err;
-    let dead = g.free_slot(idx);
+    let reply = Reply::new();
+    let queued = {
+        let mut q = inner.requests.lock();
+        if !q.exited {
+            q.queue.push_back(Request::Close(idx, reply.clone()));
+            inner.has_requests.store(true, Ordering::SeqCst);
+        }
+        !q.exited
+    };
+    if queued {
+        inner.wake.notify();
+        return reply.wait() as i32;
+    }
+    // The worker is gone: close locally.
+    let mut g = inner.state.lock();
+    let (err, dead) = g.close_idle(idx);
     drop(g);
     drop(dead);
     err

@@ -35,12 +35,30 @@ impl Wake {
         self.sleeping.store(false, Ordering::SeqCst);
     }
 
+    /// Undo `prepare` when the sleeper decides not to sleep after all.
+    pub(crate) fn cancel(&self) {
+        self.sleeping.store(false, Ordering::SeqCst);
+    }
+
     /// Wake the sleeper if it sleeps (cheap when it does not).
     pub(crate) fn notify(&self) {
         self.word.fetch_add(1, Ordering::SeqCst);
         if self.sleeping.load(Ordering::SeqCst) {
             futex_wake(&self.word);
         }
+    }
+}
+
+/// Sleep while `*word == expected` (no time limit; may return spuriously).
+pub(crate) fn futex_wait(word: &AtomicU32, expected: u32) {
+    futex_wait_abs(word, expected, None);
+}
+
+/// Wake every thread sleeping on `word`.
+pub(crate) fn futex_wake_all(word: &AtomicU32) {
+    // SAFETY: as in `futex_wake`: only the address of the live atomic is used.
+    unsafe {
+        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, i32::MAX);
     }
 }
 
