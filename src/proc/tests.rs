@@ -448,3 +448,38 @@ fn shutdown_from_task() {
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     assert_eq!(ch.close(), 0);
 }
+
+#[test]
+fn closes_racing_shutdown_are_served_or_done_locally() {
+    for round in 0..5 {
+        let p = Arc::new(Proc::new().unwrap());
+        let chans: Vec<_> = (0..200)
+            .map(|i| {
+                p.create_channel(Box::new(move |now: u64, d: u64, e: &mut i32| {
+                    if d != 0 && i % 2 == 1 {
+                        *e = -libc::EIO;
+                        return 0;
+                    }
+                    now + 100_000
+                }))
+                .unwrap()
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(2));
+        let closer = std::thread::spawn(move || {
+            let mut errs = Vec::new();
+            for (i, c) in chans.into_iter().enumerate() {
+                errs.push((i, c.close()));
+            }
+            errs
+        });
+        std::thread::sleep(Duration::from_micros(200 * round));
+        p.shutdown();
+        for (i, e) in closer.join().unwrap() {
+            // odd channels failed on their second call (if it happened
+            // before the close); even ones never fail
+            assert!(e == 0 || (i % 2 == 1 && e == -libc::EIO), "channel {i}: {e}");
+        }
+        assert_eq!(p.open_channels(), 0);
+    }
+}
