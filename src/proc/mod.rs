@@ -286,11 +286,30 @@ impl Reply {
     }
 }
 
+/// The worker's end of a `Reply`: if it is dropped unanswered (only an
+/// internal panic could do that), the waiter gets -ESHUTDOWN instead of
+/// waiting forever.
+struct ReplyTo(Arc<Reply>);
+
+impl ReplyTo {
+    fn set(&self, v: i64) {
+        self.0.set(v);
+    }
+}
+
+impl Drop for ReplyTo {
+    fn drop(&mut self) {
+        if self.0.done.load(Ordering::Acquire) == 0 {
+            self.0.set(i64::from(Error::Shutdown.to_errno()));
+        }
+    }
+}
+
 enum Request {
     /// Reply: the slot index, or a negative errno.
-    Create(Box<dyn Task>, Arc<Reply>),
+    Create(Box<dyn Task>, ReplyTo),
     /// Reply: the channel's error.
-    Close(u32, Arc<Reply>),
+    Close(u32, ReplyTo),
 }
 
 #[derive(Default)]
@@ -558,7 +577,7 @@ impl Proc {
                 drop(task);
                 return Err(Error::NoMemory);
             }
-            q.queue.push_back(Request::Create(task, reply.clone()));
+            q.queue.push_back(Request::Create(task, ReplyTo(reply.clone())));
             inner.has_requests.store(true, Ordering::SeqCst);
         }
         inner.wake.notify();
@@ -664,7 +683,7 @@ fn close_slot(inner: &Arc<Inner>, idx: u32) -> i32 {
     let queued = {
         let mut q = inner.requests.lock();
         if !q.exited {
-            q.queue.push_back(Request::Close(idx, reply.clone()));
+            q.queue.push_back(Request::Close(idx, ReplyTo(reply.clone())));
             inner.has_requests.store(true, Ordering::SeqCst);
         }
         !q.exited
