@@ -293,6 +293,43 @@ static void test_create_from_callback(struct rtpproc *p) {
     CHECK_EQ(rtpproc_chan_close(ch), 0);
 }
 
+/* A callback of scheduler A creates and closes a channel of scheduler B
+ * (served by B's worker while A's worker waits). */
+struct cross { struct rtpproc *b; atomic_int done, create_err, child_seen, close_ret; };
+static uint64_t cross_cb(void *arg, uint64_t now, uint64_t deadline, int *err) {
+    struct cross *x = arg;
+    (void)err;
+    if (deadline == 0)
+        return now + MS;
+    atomic_store(&child_calls, 0);
+    int e = 1;
+    struct rtpproc_chan *c = rtpproc_create_channel(x->b, child_cb, &child_calls, &e);
+    atomic_store(&x->create_err, e);
+    atomic_store(&x->child_seen, atomic_load(&child_calls));
+    if (c != NULL)
+        atomic_store(&x->close_ret, rtpproc_chan_close(c));
+    atomic_store(&x->done, 1);
+    return 0;
+}
+
+static void test_cross_scheduler(void) {
+    struct rtpproc *a = rtpproc_ctor(NULL), *b = rtpproc_ctor(NULL);
+    CHECK(a != NULL && b != NULL);
+    static struct cross x;
+    memset(&x, 0, sizeof(x));
+    x.b = b;
+    x.close_ret = 55;
+    struct rtpproc_chan *ch = rtpproc_create_channel(a, cross_cb, &x, NULL);
+    CHECK(ch != NULL);
+    CHECK(wait_count(&x.done, 1, 5000));
+    CHECK_EQ(atomic_load(&x.create_err), 0);
+    CHECK_EQ(atomic_load(&x.child_seen), 1);
+    CHECK_EQ(atomic_load(&x.close_ret), 0);
+    CHECK_EQ(rtpproc_chan_close(ch), 0);
+    rtpproc_dtor(b);
+    rtpproc_dtor(a);
+}
+
 /* Several threads creating and closing channels at once. */
 struct stress_arg { struct rtpproc *p; int count; unsigned seed; atomic_int *calls; int failures; };
 static uint64_t stress_cb(void *arg, uint64_t now, uint64_t deadline, int *err) {
@@ -457,6 +494,7 @@ int main(void) {
     test_callback_closes_another(p);
     test_create_from_callback(p);
     rtpproc_dtor(p);
+    test_cross_scheduler();
     test_concurrent_creates_and_closes();
     test_shutdown_races_creates();
     test_shutdown_from_callback();
