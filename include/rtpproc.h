@@ -39,11 +39,15 @@
  * any channel of its scheduler, its own included, and rtpproc_shutdown().
  * It must not wait for another thread that is itself blocked in
  * rtpproc_create_channel() or rtpproc_chan_close() of the same scheduler
- * (those wait for the worker).
+ * (those wait for the worker), and two schedulers' callbacks must not
+ * create or close channels of each other's scheduler at the same time
+ * (each worker would wait for the other).
  *
  * Precision. The worker sleeps until the earliest deadline with an
  * absolute-time CLOCK_MONOTONIC futex wait and a 1 ns timer slack, and is
- * woken early only for new channels and shutdown; it asks Linux (6.12 and
+ * woken early only for creates and closes from other threads and for
+ * shutdown; it shares no lock with other threads that it could have to
+ * wait for while a deadline is due. It asks Linux (6.12 and
  * later) for a short 100 us scheduling slice so that its wake-ups preempt
  * batch work sooner (best effort, unprivileged; policy and nice value are
  * kept). A timed wake-up costs several microseconds of CPU (much more in
@@ -62,8 +66,11 @@
  *
  * Threads. All functions may be called from any thread, including from
  * callbacks, except rtpproc_dtor(), which must not race with other calls
- * on the same scheduler (rtpproc_shutdown() may). A channel handle is
- * closed exactly once; it is not used concurrently with its close.
+ * on the same scheduler (rtpproc_shutdown() may). From a thread other than
+ * the worker, create and close are handed to the worker, which serves them
+ * between callbacks: they take at least a thread round trip, longer while
+ * a callback runs. A channel handle is closed exactly once; it is not used
+ * concurrently with its close.
  *
  * Errors are negative errno values (see rtpsynth_strerror()):
  *   -EINVAL     NULL scheduler, NULL callback, NULL channel handle;
