@@ -56,7 +56,7 @@
  * while an isolated deadline is served as soon as the kernel wakes the
  * worker. Environment variables read when a scheduler starts:
  *   RTPSYNTH_PROC_MIN_WAKE_NS   that interval in ns (0: wake for every
- *                               deadline; at most 10 ms);
+ *                               deadline; at most 1 ms);
  *   RTPSYNTH_PROC_RT_PRIORITY   1..99: run the worker SCHED_FIFO at that
  *                               priority if the process may (CAP_SYS_NICE
  *                               or RLIMIT_RTPRIO); on a busy machine this is

@@ -144,7 +144,7 @@ const HEAP_SLACK: usize = 64;
 /// Minimum time between two timed wake-ups of the worker.
 /// (RTPSYNTH_PROC_MIN_WAKE_NS overrides it, up to `MAX_MIN_WAKE_NS`.)
 pub const DEFAULT_MIN_WAKE_NS: u64 = 50_000;
-pub const MAX_MIN_WAKE_NS: u64 = 10_000_000;
+pub const MAX_MIN_WAKE_NS: u64 = 1_000_000;
 
 /// The EEVDF time slice the worker asks for (best effort).
 const WORKER_SLICE_NS: u64 = 100_000;
