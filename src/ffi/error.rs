@@ -42,6 +42,7 @@ fn errno_text(e: c_int) -> &'static CStr {
         libc::EOVERFLOW => c"value too large for the result type",
         libc::EPROTO => c"protocol or internal codec error",
         libc::EBADF => c"bad or closed handle",
+        libc::ECANCELED => c"operation canceled",
         _ => c"unknown error",
     }
 }

@@ -17,5 +17,6 @@ pub mod rtp;
 pub mod rtpjbuf;
 pub mod rtpopus;
 pub mod rtpserver;
+pub mod rtpproc;
 pub mod rtpsynth;
 pub mod rtputils;

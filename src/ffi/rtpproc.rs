@@ -1,0 +1,250 @@
+//! rtpproc.h: the periodic scheduler behind opaque handles. A C callback
+//! and its `arg` become a core `Task`.
+
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_int, c_void};
+use std::ptr;
+use std::sync::{Mutex, OnceLock};
+
+use crate::proc::{Channel, Error, Proc, Task};
+
+/// `struct rtpproc` (opaque).
+pub struct rtpproc {
+    core: Proc,
+}
+
+/// `struct rtpproc_chan` (opaque).
+pub struct rtpproc_chan {
+    core: Channel,
+}
+
+/// `rtpproc_cb_t`: returns the next run time (CLOCK_MONOTONIC ns), 0 to
+/// stop; a non-zero `*err` stops the channel too.
+pub type rtpproc_cb_t =
+    Option<unsafe extern "C" fn(arg: *mut c_void, now_ns: u64, deadline_ns: u64, err: *mut c_int) -> u64>;
+
+type CFn = unsafe extern "C" fn(*mut c_void, u64, u64, *mut c_int) -> u64;
+
+struct CTask {
+    f: CFn,
+    arg: *mut c_void,
+}
+
+// SAFETY: the task moves to the worker thread together with `arg`, an
+// opaque pointer we never dereference. rtpproc.h tells the caller that the
+// callback runs on the worker thread with that `arg`, so making `arg`
+// usable there is the caller's part of the contract.
+unsafe impl Send for CTask {}
+
+impl Task for CTask {
+    fn run(&mut self, now_ns: u64, deadline_ns: u64, err: &mut i32) -> u64 {
+        // SAFETY: `f` is the non-NULL callback the caller registered with
+        // this `arg`; `err` is a valid, exclusive int for the whole call.
+        unsafe { (self.f)(self.arg, now_ns, deadline_ns, err) }
+    }
+}
+
+static SINGLETON: OnceLock<rtpproc> = OnceLock::new();
+static SINGLETON_INIT: Mutex<()> = Mutex::new(());
+
+fn singleton_ptr() -> *mut rtpproc {
+    SINGLETON.get().map_or(ptr::null_mut(), |p| p as *const rtpproc as *mut rtpproc)
+}
+
+/// Map a core error to the negative errno of the header; never a value in
+/// -7..-1 (those are RTP parser codes).
+fn errno_of(e: Error) -> c_int {
+    match e.to_errno() {
+        v if (-7..=-1).contains(&v) => -libc::EAGAIN,
+        v => v,
+    }
+}
+
+fn set_err(err: *mut c_int, v: c_int) {
+    if !err.is_null() {
+        // SAFETY: a non-NULL `err` points to a writable int per the header.
+        unsafe { *err = v };
+    }
+}
+
+/// # Safety
+/// `p` is NULL or a live handle from `rtpproc_get`/`rtpproc_ctor`.
+unsafe fn proc_ref<'a>(p: *mut rtpproc) -> Option<&'a rtpproc> {
+    // SAFETY: per the contract above.
+    unsafe { p.as_ref() }
+}
+
+/// The process-wide scheduler, started on first use. NULL only if its
+/// worker thread could not be started (a later call tries again).
+#[no_mangle]
+pub extern "C" fn rtpproc_get() -> *mut rtpproc {
+    super::ffi_boundary!(ptr::null_mut(), {
+        let p = singleton_ptr();
+        if !p.is_null() {
+            return p;
+        }
+        let _g = SINGLETON_INIT.lock().unwrap_or_else(|e| e.into_inner());
+        if SINGLETON.get().is_none() {
+            match Proc::new() {
+                Ok(core) => {
+                    let _ = SINGLETON.set(rtpproc { core });
+                }
+                Err(_) => return ptr::null_mut(),
+            }
+        }
+        singleton_ptr()
+    })
+}
+
+/// A private scheduler with its own worker thread.
+///
+/// # Safety
+/// `err` is NULL or points to a writable int.
+#[no_mangle]
+pub unsafe extern "C" fn rtpproc_ctor(err: *mut c_int) -> *mut rtpproc {
+    super::ffi_boundary!(
+        {
+            set_err(err, -libc::ENOMEM);
+            ptr::null_mut()
+        },
+        {
+            match Proc::new() {
+                Ok(core) => {
+                    set_err(err, 0);
+                    Box::into_raw(Box::new(rtpproc { core }))
+                }
+                Err(e) => {
+                    set_err(err, errno_of(e));
+                    ptr::null_mut()
+                }
+            }
+        }
+    )
+}
+
+/// # Safety
+/// `p` is NULL or a live scheduler handle; `err` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rtpproc_create_channel(
+    p: *mut rtpproc,
+    cb: rtpproc_cb_t,
+    arg: *mut c_void,
+    err: *mut c_int,
+) -> *mut rtpproc_chan {
+    super::ffi_boundary!(
+        {
+            set_err(err, -libc::ENOMEM);
+            ptr::null_mut()
+        },
+        {
+            // SAFETY: per the function's contract.
+            let (Some(p), Some(f)) = (unsafe { proc_ref(p) }, cb) else {
+                set_err(err, -libc::EINVAL);
+                return ptr::null_mut();
+            };
+            match p.core.create_channel(Box::new(CTask { f, arg })) {
+                Ok(core) => {
+                    set_err(err, 0);
+                    Box::into_raw(Box::new(rtpproc_chan { core }))
+                }
+                Err(e) => {
+                    set_err(err, errno_of(e));
+                    ptr::null_mut()
+                }
+            }
+        }
+    )
+}
+
+/// # Safety
+/// `ch` is NULL or a live channel handle, not used again afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn rtpproc_chan_close(ch: *mut rtpproc_chan) -> c_int {
+    super::ffi_boundary!(-libc::EINVAL, {
+        if ch.is_null() {
+            return -libc::EINVAL;
+        }
+        // SAFETY: a live handle from Box::into_raw in rtpproc_create_channel;
+        // ownership comes back to us here.
+        let ch = unsafe { Box::from_raw(ch) };
+        ch.core.close()
+    })
+}
+
+/// # Safety
+/// `p` is NULL or a live scheduler handle.
+#[no_mangle]
+pub unsafe extern "C" fn rtpproc_shutdown(p: *mut rtpproc) {
+    super::ffi_boundary!((), {
+        // SAFETY: per the function's contract.
+        if let Some(p) = unsafe { proc_ref(p) } {
+            p.core.shutdown();
+        }
+    })
+}
+
+/// # Safety
+/// `p` is NULL, the singleton (ignored) or a handle from `rtpproc_ctor`
+/// not used again afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn rtpproc_dtor(p: *mut rtpproc) {
+    super::ffi_boundary!((), {
+        if p.is_null() || p == singleton_ptr() {
+            return;
+        }
+        // SAFETY: a private handle from Box::into_raw in rtpproc_ctor; its
+        // ownership comes back to us here. Dropping shuts the worker down;
+        // channels still open keep the shared state alive.
+        drop(unsafe { Box::from_raw(p) });
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    unsafe extern "C" fn count(arg: *mut c_void, now: u64, _d: u64, _e: *mut c_int) -> u64 {
+        // SAFETY: the tests pass a pointer to a live AtomicU64.
+        let n = unsafe { &*(arg as *const std::sync::atomic::AtomicU64) };
+        n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        now + 1_000_000
+    }
+
+    #[test]
+    fn null_arguments() {
+        let mut e = 0;
+        // SAFETY: NULL handles and a valid err pointer.
+        unsafe {
+            assert!(rtpproc_create_channel(ptr::null_mut(), Some(count), ptr::null_mut(), &mut e).is_null());
+            assert_eq!(e, -libc::EINVAL);
+            let p = rtpproc_ctor(&mut e);
+            assert!(!p.is_null());
+            assert_eq!(e, 0);
+            e = 1;
+            assert!(rtpproc_create_channel(p, None, ptr::null_mut(), &mut e).is_null());
+            assert_eq!(e, -libc::EINVAL);
+            assert_eq!(rtpproc_chan_close(ptr::null_mut()), -libc::EINVAL);
+            rtpproc_shutdown(ptr::null_mut());
+            rtpproc_dtor(ptr::null_mut());
+            rtpproc_dtor(p);
+        }
+    }
+
+    #[test]
+    fn singleton_is_shared_and_dtor_is_noop() {
+        let a = rtpproc_get();
+        let b = rtpproc_get();
+        assert!(!a.is_null());
+        assert_eq!(a, b);
+        let n = std::sync::atomic::AtomicU64::new(0);
+        // SAFETY: live handles; `n` outlives the channel.
+        unsafe {
+            rtpproc_dtor(a);
+            let ch = rtpproc_create_channel(a, Some(count), &n as *const _ as *mut c_void, ptr::null_mut());
+            assert!(!ch.is_null());
+            assert_eq!(n.load(std::sync::atomic::Ordering::SeqCst), 1);
+            assert_eq!(rtpproc_chan_close(ch), 0);
+        }
+    }
+}

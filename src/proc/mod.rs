@@ -1,0 +1,704 @@
+//! Periodic processing scheduler (the original's RtpProc): one worker thread
+//! calls per-channel tasks at the CLOCK_MONOTONIC times they ask for.
+//!
+//! Design:
+//! - Channels live in a slot table; scheduled channels sit in a binary heap
+//!   of `(key, seq, slot)` entries with lazy deletion: closing a channel or
+//!   unscheduling it only clears the slot's `sched_seq`, and stale entries
+//!   are dropped when they reach the top or when the heap is compacted (it
+//!   is, whenever it fills its capacity, which is kept at twice the number
+//!   of open channels). Create, reschedule and close are O(log n).
+//! - The worker sleeps until the earliest key with an absolute-time futex
+//!   wait on CLOCK_MONOTONIC (timer slack 1 ns, a short EEVDF slice) and is
+//!   woken early only for new channels and shutdown. It takes at most one
+//!   timed wake-up per `min_wake_ns` (50 us by default): a timed wake-up
+//!   costs several microseconds of CPU (about 17 us in a Firecracker VM), so
+//!   dense deadlines are served in batches, each call at most ~50 us late,
+//!   instead of burning a core on wake-ups.
+//! - A task returns its next run time. Its deadline never goes backwards
+//!   (`deadline = max(asked, previous deadline)`). The heap key is
+//!   `max(deadline, now - CATCH_UP_WINDOW)`: lateness up to the window (a
+//!   slow task, a loaded machine) is caught up in strict deadline order, with
+//!   no deadline skipped or reordered; a task further behind (one that keeps
+//!   asking for times long past) is queued as if it were only that late, so
+//!   it delays the others by at most the window instead of starving them.
+//! - Every task runs on the worker thread, one at a time, without the
+//!   scheduler lock held, so a task may create and close channels (its own
+//!   included) and shut the scheduler down. The first call of a channel
+//!   created from another thread runs on the worker while the creator
+//!   waits; created from a task on the worker, it runs inline.
+//! - While the worker runs, only it touches the scheduler state (tasks on
+//!   it included). Other threads hand creations and closes to it through a
+//!   request queue and wait for the reply on a futex; the worker only
+//!   `try_lock`s that queue while timers are due, so it never waits for a
+//!   lock held by a preempted (or lower-priority) thread. After the worker
+//!   exited, closes are done locally.
+
+mod sys;
+
+use std::cell::Cell;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
+use crate::clock::monotonic_ns;
+
+/// What a channel runs. `run` gets the current CLOCK_MONOTONIC time and the
+/// deadline it was scheduled for (0 for the first call), and returns the
+/// next time to run (0: never again). Setting `*err` to non-zero also stops
+/// the channel; `Channel::close` then returns that value.
+pub trait Task: Send + 'static {
+    fn run(&mut self, now_ns: u64, deadline_ns: u64, err: &mut i32) -> u64;
+}
+
+impl<F> Task for F
+where
+    F: FnMut(u64, u64, &mut i32) -> u64 + Send + 'static,
+{
+    fn run(&mut self, now_ns: u64, deadline_ns: u64, err: &mut i32) -> u64 {
+        self(now_ns, deadline_ns, err)
+    }
+}
+
+/// The error a channel reports when its task panicked (the panic is
+/// caught on the worker; the channel stops, the others go on).
+pub const TASK_PANICKED: i32 = -libc::ECANCELED;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Error {
+    /// The scheduler's tables could not grow.
+    NoMemory,
+    /// The scheduler was shut down.
+    Shutdown,
+    /// The worker thread could not be started (positive errno).
+    Spawn(i32),
+}
+
+impl Error {
+    /// The negative errno value for this error.
+    pub fn to_errno(self) -> i32 {
+        match self {
+            Error::NoMemory => -libc::ENOMEM,
+            Error::Shutdown => -libc::ESHUTDOWN,
+            Error::Spawn(e) => -e.abs().max(1),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    Free,
+    /// Not in the heap (unscheduled, or between calls).
+    Idle,
+    /// In the heap under `sched_seq`.
+    Scheduled,
+    /// Its task is running on the worker (the task is out of the slot).
+    Running,
+}
+
+struct Slot {
+    task: Option<Box<dyn Task>>,
+    phase: Phase,
+    /// Closed from the worker thread while running: the worker frees the
+    /// slot when the task returns.
+    closed_running: bool,
+    sched_seq: u64,
+    deadline: u64,
+    err: i32,
+}
+
+impl Slot {
+    fn vacant() -> Slot {
+        Slot { task: None, phase: Phase::Free, closed_running: false, sched_seq: 0, deadline: 0, err: 0 }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+struct Entry {
+    key: u64,
+    seq: u64,
+    slot: u32,
+}
+
+/// Everything the worker schedules. Locked by the worker (uncontended)
+/// except while a task runs or the worker sleeps; other threads lock it only
+/// after the worker exited.
+struct State {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    heap: BinaryHeap<Reverse<Entry>>,
+    next_seq: u64,
+    open: usize,
+    calls: u64,
+}
+
+/// Slack kept in the heap beyond twice the open channels.
+const HEAP_SLACK: usize = 64;
+
+/// Minimum time between two timed wake-ups of the worker.
+/// (RTPSYNTH_PROC_MIN_WAKE_NS overrides it, up to `MAX_MIN_WAKE_NS`.)
+pub const DEFAULT_MIN_WAKE_NS: u64 = 50_000;
+pub const MAX_MIN_WAKE_NS: u64 = 1_000_000;
+
+/// The EEVDF time slice the worker asks for (best effort).
+const WORKER_SLICE_NS: u64 = 100_000;
+
+/// How late a deadline may be and still keep its place in deadline order.
+pub const CATCH_UP_WINDOW_NS: u64 = 100_000_000;
+
+impl State {
+    fn new() -> State {
+        State { slots: Vec::new(), free: Vec::new(), heap: BinaryHeap::new(), next_seq: 1, open: 0, calls: 0 }
+    }
+
+    /// A slot for a new channel (phase Idle), with room reserved in every
+    /// table the channel may need later.
+    fn alloc(&mut self, task: Box<dyn Task>) -> Result<u32, (Error, Box<dyn Task>)> {
+        let nslots = self.slots.len() + usize::from(self.free.is_empty());
+        if nslots > u32::MAX as usize {
+            return Err((Error::NoMemory, task));
+        }
+        let heap_want = 2 * (self.open + 1) + HEAP_SLACK;
+        let reserved = self.heap.try_reserve(heap_want.saturating_sub(self.heap.len())).is_ok()
+            && self.free.try_reserve(nslots.saturating_sub(self.free.len())).is_ok()
+            && (!self.free.is_empty() || self.slots.try_reserve(1).is_ok());
+        if !reserved {
+            return Err((Error::NoMemory, task));
+        }
+        let idx = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Slot::vacant());
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let s = &mut self.slots[idx as usize];
+        *s = Slot::vacant();
+        s.task = Some(task);
+        s.phase = Phase::Idle;
+        self.open += 1;
+        Ok(idx)
+    }
+
+    /// Release a slot; returns its task for the caller to drop outside the
+    /// lock (a Rust task's destructor may call back into the scheduler).
+    fn free_slot(&mut self, idx: u32) -> Option<Box<dyn Task>> {
+        let s = &mut self.slots[idx as usize];
+        let task = s.task.take();
+        *s = Slot::vacant();
+        self.free.push(idx);
+        self.open -= 1;
+        task
+    }
+
+    fn schedule(&mut self, idx: u32, key: u64) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let s = &mut self.slots[idx as usize];
+        s.sched_seq = seq;
+        s.phase = Phase::Scheduled;
+        if self.heap.len() == self.heap.capacity() {
+            self.compact();
+        }
+        self.heap.push(Reverse(Entry { key, seq, slot: idx }));
+    }
+
+    fn is_live(&self, e: &Entry) -> bool {
+        let s = &self.slots[e.slot as usize];
+        s.phase == Phase::Scheduled && s.sched_seq == e.seq
+    }
+
+    /// Drop the stale entries of the heap.
+    fn compact(&mut self) {
+        let slots = &self.slots;
+        self.heap.retain(|Reverse(e)| {
+            let s = &slots[e.slot as usize];
+            s.phase == Phase::Scheduled && s.sched_seq == e.seq
+        });
+    }
+
+    /// The earliest live entry (stale ones on top are discarded).
+    fn peek_live(&mut self) -> Option<Entry> {
+        while let Some(&Reverse(e)) = self.heap.peek() {
+            if self.is_live(&e) {
+                return Some(e);
+            }
+            self.heap.pop();
+        }
+        None
+    }
+
+    /// Book-keeping after a task returned. Returns a task to drop outside
+    /// the lock.
+    fn after_call(&mut self, idx: u32, task: Box<dyn Task>, now: u64, ret: u64, err: i32, stopping: bool) -> Option<Box<dyn Task>> {
+        let s = &mut self.slots[idx as usize];
+        s.phase = Phase::Idle;
+        s.task = Some(task);
+        if err != 0 {
+            s.err = err;
+        }
+        if s.closed_running {
+            return self.free_slot(idx);
+        }
+        if err == 0 && ret != 0 && !stopping {
+            let deadline = ret.max(s.deadline);
+            s.deadline = deadline;
+            self.schedule(idx, deadline.max(now.saturating_sub(CATCH_UP_WINDOW_NS)));
+        }
+        None
+    }
+
+    /// Close a channel that is not running; returns its error and its task.
+    fn close_idle(&mut self, idx: u32) -> (i32, Option<Box<dyn Task>>) {
+        let err = self.slots[idx as usize].err;
+        (err, self.free_slot(idx))
+    }
+}
+
+/// A one-shot reply from the worker to a waiting thread.
+struct Reply {
+    done: AtomicU32,
+    value: AtomicI64,
+}
+
+impl Reply {
+    fn new() -> Arc<Reply> {
+        Arc::new(Reply { done: AtomicU32::new(0), value: AtomicI64::new(0) })
+    }
+
+    fn set(&self, v: i64) {
+        self.value.store(v, Ordering::Relaxed);
+        self.done.store(1, Ordering::Release);
+        sys::futex_wake_all(&self.done);
+    }
+
+    fn wait(&self) -> i64 {
+        while self.done.load(Ordering::Acquire) == 0 {
+            sys::futex_wait(&self.done, 0);
+        }
+        self.value.load(Ordering::Relaxed)
+    }
+}
+
+/// The worker's end of a `Reply`: if it is dropped unanswered (only an
+/// internal panic could do that), the waiter gets -ESHUTDOWN instead of
+/// waiting forever.
+struct ReplyTo(Arc<Reply>);
+
+impl ReplyTo {
+    fn set(&self, v: i64) {
+        self.0.set(v);
+    }
+}
+
+impl Drop for ReplyTo {
+    fn drop(&mut self) {
+        if self.0.done.load(Ordering::Acquire) == 0 {
+            self.0.set(i64::from(Error::Shutdown.to_errno()));
+        }
+    }
+}
+
+enum Request {
+    /// Reply: the slot index, or a negative errno.
+    Create(Box<dyn Task>, ReplyTo),
+    /// Reply: the channel's error.
+    Close(u32, ReplyTo),
+}
+
+#[derive(Default)]
+struct Requests {
+    queue: VecDeque<Request>,
+    /// The worker exited: nothing queued here is ever served.
+    exited: bool,
+}
+
+#[derive(Default)]
+struct Exit {
+    exited: bool,
+    join: Option<JoinHandle<()>>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    requests: Mutex<Requests>,
+    has_requests: AtomicBool,
+    shutdown: AtomicBool,
+    exit: Mutex<Exit>,
+    exit_cv: Condvar,
+    wake: sys::Wake,
+    min_wake_ns: u64,
+    /// SCHED_FIFO priority to ask for (RTPSYNTH_PROC_RT_PRIORITY).
+    rt_priority: Option<i32>,
+}
+
+thread_local! {
+    /// On a worker thread: the address of its scheduler's `Inner`.
+    static WORKER_OF: Cell<usize> = const { Cell::new(0) };
+}
+
+fn on_worker(inner: &Arc<Inner>) -> bool {
+    WORKER_OF.with(|w| w.get() == Arc::as_ptr(inner) as usize)
+}
+
+/// Run the task of slot `idx` with the lock released, then book-keep.
+/// `now`: a clock reading taken at or after `deadline`, or None to read
+/// the clock just before the call.
+fn run_call(inner: &Inner, g: &mut MutexGuard<'_, State>, idx: u32, deadline: u64, now: Option<u64>) {
+    let s = &mut g.slots[idx as usize];
+    let Some(mut task) = s.task.take() else {
+        // Cannot happen (only the worker runs tasks and it always puts
+        // them back); treat as an unscheduled channel.
+        s.phase = Phase::Idle;
+        return;
+    };
+    s.phase = Phase::Running;
+    g.calls += 1;
+    let (now, ret, err) = MutexGuard::unlocked(g, || {
+        let now = now.unwrap_or_else(monotonic_ns);
+        let mut err = 0;
+        let ret = match catch_unwind(AssertUnwindSafe(|| task.run(now, deadline, &mut err))) {
+            Ok(r) => r,
+            Err(_) => {
+                err = TASK_PANICKED;
+                0
+            }
+        };
+        (now, ret, err)
+    });
+    let stopping = inner.shutdown.load(Ordering::Relaxed);
+    let dead = g.after_call(idx, task, now, ret, err, stopping);
+    if dead.is_some() {
+        MutexGuard::unlocked(g, || drop(dead));
+    }
+}
+
+/// Serve the requests of other threads (between tasks, on the worker).
+fn serve(inner: &Inner, g: &mut MutexGuard<'_, State>, batch: VecDeque<Request>) {
+    for r in batch {
+        match r {
+            Request::Create(task, reply) if inner.shutdown.load(Ordering::SeqCst) => {
+                // shut down by a task of this batch: no call starts any more
+                reply.set(i64::from(Error::Shutdown.to_errno()));
+                MutexGuard::unlocked(g, || drop(task));
+            }
+            Request::Create(task, reply) => match g.alloc(task) {
+                Ok(idx) => {
+                    run_call(inner, g, idx, 0, None);
+                    reply.set(i64::from(idx));
+                }
+                Err((e, task)) => {
+                    reply.set(i64::from(e.to_errno()));
+                    MutexGuard::unlocked(g, || drop(task));
+                }
+            },
+            Request::Close(idx, reply) => {
+                let (err, dead) = g.close_idle(idx);
+                reply.set(i64::from(err));
+                MutexGuard::unlocked(g, || drop(dead));
+            }
+        }
+    }
+}
+
+fn worker_loop(inner: &Inner) {
+    let mut g = inner.state.lock();
+    let mut woke_at = 0u64;
+    loop {
+        if inner.shutdown.load(Ordering::SeqCst) {
+            return;
+        }
+        if inner.has_requests.load(Ordering::SeqCst) {
+            // Never wait for a requester holding the queue lock while
+            // timers are due; when nothing is due, waiting is harmless.
+            let due = g.peek_live().is_some_and(|e| e.key <= monotonic_ns());
+            let q = if due { inner.requests.try_lock() } else { Some(inner.requests.lock()) };
+            if let Some(mut q) = q {
+                inner.has_requests.store(false, Ordering::SeqCst);
+                let batch = std::mem::take(&mut q.queue);
+                drop(q);
+                serve(inner, &mut g, batch);
+                continue;
+            }
+        }
+        let next = g.peek_live();
+        let now = monotonic_ns();
+        match next {
+            Some(e) if e.key <= now => {
+                g.heap.pop();
+                let s = &mut g.slots[e.slot as usize];
+                s.sched_seq = 0;
+                s.phase = Phase::Idle;
+                let deadline = s.deadline;
+                // `now` was read after the entry became due: no second read.
+                run_call(inner, &mut g, e.slot, deadline, Some(now));
+            }
+            next => {
+                let token = inner.wake.prepare();
+                if inner.has_requests.load(Ordering::SeqCst) || inner.shutdown.load(Ordering::SeqCst) {
+                    inner.wake.cancel();
+                    continue;
+                }
+                // At most one timed wake-up per `min_wake_ns`: deadlines
+                // closer together than that are served in one batch.
+                let until = next.map(|e| e.key.max(woke_at.saturating_add(inner.min_wake_ns)));
+                MutexGuard::unlocked(&mut g, || {
+                    inner.wake.sleep_until(token, until);
+                    woke_at = monotonic_ns();
+                });
+            }
+        }
+    }
+}
+
+fn worker_main(inner: Arc<Inner>) {
+    sys::set_min_timer_slack();
+    match inner.rt_priority {
+        Some(prio) if sys::set_fifo_priority(prio) => {}
+        _ => sys::request_short_slice(WORKER_SLICE_NS),
+    }
+    WORKER_OF.with(|w| w.set(Arc::as_ptr(&inner) as usize));
+    if catch_unwind(AssertUnwindSafe(|| worker_loop(&inner))).is_err() {
+        eprintln!("rtpproc: internal error in the scheduler worker; scheduler shut down");
+    }
+    inner.shutdown.store(true, Ordering::SeqCst);
+    let mut dead: Vec<Box<dyn Task>> = Vec::new();
+    {
+        let mut g = inner.state.lock();
+        let st = &mut *g;
+        // Requests queued from now on are refused or done locally by
+        // their threads; serve those already queued the same way.
+        let batch = {
+            let mut q = inner.requests.lock();
+            q.exited = true;
+            std::mem::take(&mut q.queue)
+        };
+        for r in batch {
+            match r {
+                Request::Create(task, reply) => {
+                    reply.set(i64::from(Error::Shutdown.to_errno()));
+                    dead.push(task);
+                }
+                Request::Close(idx, reply) => {
+                    let (err, task) = st.close_idle(idx);
+                    reply.set(i64::from(err));
+                    dead.extend(task);
+                }
+            }
+        }
+        st.heap.clear();
+        for s in st.slots.iter_mut() {
+            if matches!(s.phase, Phase::Scheduled | Phase::Running) {
+                s.phase = Phase::Idle;
+                s.sched_seq = 0;
+            }
+            if s.closed_running {
+                s.closed_running = false;
+            }
+            dead.extend(s.task.take());
+        }
+    }
+    drop(dead);
+    inner.exit.lock().exited = true;
+    inner.exit_cv.notify_all();
+    WORKER_OF.with(|w| w.set(0));
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
+/// A scheduler with its worker thread. Dropping it shuts it down.
+pub struct Proc {
+    inner: Arc<Inner>,
+}
+
+impl Proc {
+    /// Start a scheduler (spawns its worker thread).
+    pub fn new() -> Result<Proc, Error> {
+        let min_wake_ns = env_u64("RTPSYNTH_PROC_MIN_WAKE_NS").map_or(DEFAULT_MIN_WAKE_NS, |v| v.min(MAX_MIN_WAKE_NS));
+        let inner = Arc::new(Inner {
+            state: Mutex::new(State::new()),
+            requests: Mutex::new(Requests::default()),
+            has_requests: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
+            exit: Mutex::new(Exit::default()),
+            exit_cv: Condvar::new(),
+            wake: sys::Wake::new(),
+            min_wake_ns,
+            rt_priority: env_u64("RTPSYNTH_PROC_RT_PRIORITY").filter(|p| (1..=99).contains(p)).map(|p| p as i32),
+        });
+        let for_worker = inner.clone();
+        let h = std::thread::Builder::new()
+            .name("rtpproc".into())
+            .spawn(move || worker_main(for_worker))
+            .map_err(|e| Error::Spawn(e.raw_os_error().unwrap_or(libc::EAGAIN)))?;
+        inner.exit.lock().join = Some(h);
+        Ok(Proc { inner })
+    }
+
+    /// Open a channel running `task`. Its first call (deadline 0) has
+    /// happened when this returns: on the worker thread, inline when
+    /// called from one of this scheduler's tasks.
+    pub fn create_channel(&self, task: Box<dyn Task>) -> Result<Channel, Error> {
+        let inner = &self.inner;
+        if inner.shutdown.load(Ordering::SeqCst) {
+            return Err(Error::Shutdown);
+        }
+        if on_worker(inner) {
+            let mut g = inner.state.lock();
+            let idx = match g.alloc(task) {
+                Ok(i) => i,
+                Err((e, task)) => {
+                    drop(g);
+                    drop(task);
+                    return Err(e);
+                }
+            };
+            run_call(inner, &mut g, idx, 0, None);
+            return Ok(Channel { inner: inner.clone(), slot: Some(idx) });
+        }
+        let reply = Reply::new();
+        {
+            let mut q = inner.requests.lock();
+            if q.exited || inner.shutdown.load(Ordering::SeqCst) {
+                drop(q);
+                drop(task);
+                return Err(Error::Shutdown);
+            }
+            if q.queue.try_reserve(1).is_err() {
+                drop(q);
+                drop(task);
+                return Err(Error::NoMemory);
+            }
+            q.queue.push_back(Request::Create(task, ReplyTo(reply.clone())));
+            inner.has_requests.store(true, Ordering::SeqCst);
+        }
+        inner.wake.notify();
+        match reply.wait() {
+            v if v >= 0 => Ok(Channel { inner: inner.clone(), slot: Some(v as u32) }),
+            v if v == i64::from(Error::Shutdown.to_errno()) => Err(Error::Shutdown),
+            _ => Err(Error::NoMemory),
+        }
+    }
+
+    /// Stop the worker; idempotent. From another thread it returns when no
+    /// task runs or will run; from one of this scheduler's tasks it returns
+    /// at once and no other task starts after the calling one returns.
+    pub fn shutdown(&self) {
+        let inner = &self.inner;
+        inner.shutdown.store(true, Ordering::SeqCst);
+        inner.wake.notify();
+        if on_worker(inner) {
+            return;
+        }
+        let mut e = inner.exit.lock();
+        while !e.exited {
+            inner.exit_cv.wait(&mut e);
+        }
+        let h = e.join.take();
+        drop(e);
+        if let Some(h) = h {
+            let _ = h.join();
+        }
+    }
+
+    pub fn is_shut_down(&self) -> bool {
+        self.inner.shutdown.load(Ordering::SeqCst)
+    }
+
+    /// Open channels (not yet closed, whether scheduled or not). Briefly
+    /// takes the worker's lock: for tests and diagnostics.
+    pub fn open_channels(&self) -> usize {
+        self.inner.state.lock().open
+    }
+
+    /// Task calls made so far (takes the worker's lock, like
+    /// `open_channels`).
+    pub fn calls(&self) -> u64 {
+        self.inner.state.lock().calls
+    }
+
+    /// Entries held by the timer heap, stale ones included (for tests).
+    #[cfg(test)]
+    fn heap_len(&self) -> usize {
+        self.inner.state.lock().heap.len()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// An open channel. Dropping it closes it.
+pub struct Channel {
+    inner: Arc<Inner>,
+    slot: Option<u32>,
+}
+
+impl Channel {
+    /// Close the channel and return the error its task set (or 0). From
+    /// another thread, waits for a running call to return: afterwards the
+    /// task never runs again. From one of this scheduler's tasks (its own
+    /// included) it never waits; a task closing itself finishes its
+    /// current call and is never called again.
+    pub fn close(mut self) -> i32 {
+        match self.slot.take() {
+            Some(idx) => close_slot(&self.inner, idx),
+            None => 0,
+        }
+    }
+}
+
+impl Drop for Channel {
+    fn drop(&mut self) {
+        if let Some(idx) = self.slot.take() {
+            close_slot(&self.inner, idx);
+        }
+    }
+}
+
+fn close_slot(inner: &Arc<Inner>, idx: u32) -> i32 {
+    if on_worker(inner) {
+        let mut g = inner.state.lock();
+        if g.slots[idx as usize].phase == Phase::Running {
+            let s = &mut g.slots[idx as usize];
+            s.closed_running = true;
+            return s.err;
+        }
+        let (err, dead) = g.close_idle(idx);
+        drop(g);
+        drop(dead);
+        return err;
+    }
+    let reply = Reply::new();
+    let queued = {
+        let mut q = inner.requests.lock();
+        if !q.exited {
+            q.queue.push_back(Request::Close(idx, ReplyTo(reply.clone())));
+            inner.has_requests.store(true, Ordering::SeqCst);
+        }
+        !q.exited
+    };
+    if queued {
+        inner.wake.notify();
+        return reply.wait() as i32;
+    }
+    // The worker is gone: close locally.
+    let mut g = inner.state.lock();
+    let (err, dead) = g.close_idle(idx);
+    drop(g);
+    drop(dead);
+    err
+}
+
+#[cfg(test)]
+mod tests;

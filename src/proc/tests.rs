@@ -1,0 +1,485 @@
+use super::*;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const MS: u64 = 1_000_000;
+
+fn wait_for(mut f: impl FnMut() -> bool, timeout_ms: u64) -> bool {
+    let end = monotonic_ns() + timeout_ms * MS;
+    while monotonic_ns() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    f()
+}
+
+type Log = Arc<Mutex<Vec<(u64, u64)>>>;
+
+fn periodic(log: Log, period: u64, max_calls: usize) -> Box<dyn Task> {
+    Box::new(move |now: u64, deadline: u64, _err: &mut i32| {
+        let mut l = log.lock();
+        l.push((now, deadline));
+        if l.len() >= max_calls {
+            return 0;
+        }
+        (if deadline == 0 { now } else { deadline }) + period
+    })
+}
+
+#[test]
+fn first_call_before_create_returns_then_periodic() {
+    let p = Proc::new().unwrap();
+    let log: Log = Arc::default();
+    let ch = p.create_channel(periodic(log.clone(), 5 * MS, usize::MAX)).unwrap();
+    {
+        let l = log.lock();
+        assert!(!l.is_empty());
+        assert_eq!(l[0].1, 0);
+    }
+    assert!(wait_for(|| log.lock().len() >= 6, 5000));
+    assert_eq!(ch.close(), 0);
+    let l = log.lock().clone();
+    let n = l.len();
+    for w in l.windows(2) {
+        assert!(w[0].0 <= w[1].0);
+        assert!(w[0].1 <= w[1].1);
+    }
+    for (i, &(now, dl)) in l.iter().enumerate() {
+        assert!(now >= dl);
+        if i >= 1 {
+            // no drift: deadlines are exactly first_now + i * period
+            assert_eq!(dl, l[0].0 + i as u64 * 5 * MS);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(log.lock().len(), n, "called after close");
+}
+
+#[test]
+fn zero_unschedules_and_err_is_reported() {
+    let p = Proc::new().unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c2 = calls.clone();
+    let ch = p
+        .create_channel(Box::new(move |_n: u64, _d: u64, _e: &mut i32| {
+            c2.fetch_add(1, Ordering::SeqCst);
+            0
+        }))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(30));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(ch.close(), 0);
+
+    let c3 = Arc::new(AtomicUsize::new(0));
+    let c4 = c3.clone();
+    let ch = p
+        .create_channel(Box::new(move |now: u64, _d: u64, e: &mut i32| {
+            if c4.fetch_add(1, Ordering::SeqCst) == 2 {
+                *e = -libc::EIO;
+            }
+            now + MS
+        }))
+        .unwrap();
+    assert!(wait_for(|| c3.load(Ordering::SeqCst) >= 3, 5000));
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(c3.load(Ordering::SeqCst), 3);
+    assert_eq!(ch.close(), -libc::EIO);
+    assert_eq!(p.open_channels(), 0);
+}
+
+#[test]
+fn close_from_own_task_and_from_another() {
+    let p = Arc::new(Proc::new().unwrap());
+    // A task that closes itself on its third call.
+    let slot: Arc<Mutex<Option<Channel>>> = Arc::default();
+    let s2 = slot.clone();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c2 = calls.clone();
+    let ch = p
+        .create_channel(Box::new(move |now: u64, _d: u64, _e: &mut i32| {
+            if c2.fetch_add(1, Ordering::SeqCst) == 2 {
+                let me = s2.lock().take();
+                if let Some(me) = me {
+                    assert_eq!(me.close(), 0);
+                }
+            }
+            now + MS
+        }))
+        .unwrap();
+    *slot.lock() = Some(ch);
+    assert!(wait_for(|| calls.load(Ordering::SeqCst) >= 3, 5000));
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert!(wait_for(|| p.open_channels() == 0, 1000));
+
+    // A task that closes a victim channel.
+    let victim_calls = Arc::new(AtomicUsize::new(0));
+    let v2 = victim_calls.clone();
+    let victim = p
+        .create_channel(Box::new(move |now: u64, _d: u64, e: &mut i32| {
+            if v2.fetch_add(1, Ordering::SeqCst) == 1 {
+                *e = -libc::EBADMSG;
+            }
+            now + MS
+        }))
+        .unwrap();
+    assert!(wait_for(|| victim_calls.load(Ordering::SeqCst) >= 2, 5000));
+    let vslot = Arc::new(Mutex::new(Some(victim)));
+    let (tx, rx) = mpsc::channel();
+    let killer = p
+        .create_channel(Box::new(move |now: u64, d: u64, _e: &mut i32| {
+            if d != 0 {
+                if let Some(v) = vslot.lock().take() {
+                    tx.send(v.close()).unwrap();
+                }
+                return 0;
+            }
+            now + MS
+        }))
+        .unwrap();
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), -libc::EBADMSG);
+    assert_eq!(killer.close(), 0);
+    assert_eq!(p.open_channels(), 0);
+}
+
+#[test]
+fn create_from_task_runs_first_call_inline() {
+    let p = Arc::new(Proc::new().unwrap());
+    let p2 = p.clone();
+    let made: Arc<Mutex<Vec<Channel>>> = Arc::default();
+    let m2 = made.clone();
+    let (tx, rx) = mpsc::channel();
+    let parent = p
+        .create_channel(Box::new(move |_now: u64, d: u64, _e: &mut i32| {
+            if d == 0 {
+                return monotonic_ns() + MS;
+            }
+            let flag = Arc::new(AtomicUsize::new(0));
+            let f2 = flag.clone();
+            let child = p2
+                .create_channel(Box::new(move |_n: u64, d: u64, _e: &mut i32| {
+                    assert_eq!(d, 0);
+                    f2.fetch_add(1, Ordering::SeqCst);
+                    0
+                }))
+                .unwrap();
+            tx.send(flag.load(Ordering::SeqCst)).unwrap();
+            m2.lock().push(child);
+            0
+        }))
+        .unwrap();
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), 1);
+    assert_eq!(parent.close(), 0);
+    made.lock().clear();
+    assert_eq!(p.open_channels(), 0);
+    // Closing a proc held by its own task: drop the Arc from outside.
+    drop(p);
+}
+
+#[test]
+fn shutdown_refuses_creates_and_close_stays_local() {
+    let p = Proc::new().unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c2 = calls.clone();
+    let ch = p
+        .create_channel(Box::new(move |now: u64, _d: u64, e: &mut i32| {
+            if c2.fetch_add(1, Ordering::SeqCst) == 1 {
+                *e = -libc::ERANGE;
+                return 0;
+            }
+            now + MS
+        }))
+        .unwrap();
+    let ch2 = p.create_channel(periodic(Arc::default(), MS, usize::MAX)).unwrap();
+    assert!(wait_for(|| calls.load(Ordering::SeqCst) >= 2, 5000));
+    p.shutdown();
+    p.shutdown();
+    assert!(p.is_shut_down());
+    let n = p.calls();
+    std::thread::sleep(Duration::from_millis(10));
+    assert_eq!(p.calls(), n);
+    assert_eq!(p.create_channel(periodic(Arc::default(), MS, 1)).err(), Some(Error::Shutdown));
+    assert_eq!(ch.close(), -libc::ERANGE);
+    drop(p); // channels may outlive the scheduler
+    assert_eq!(ch2.close(), 0);
+}
+
+#[test]
+fn past_deadlines_run_at_once_without_starving_others() {
+    let p = Proc::new().unwrap();
+    let hog_calls = Arc::new(AtomicU64::new(0));
+    let h2 = hog_calls.clone();
+    // Always asks for time 1: runs again and again, with deadline 1.
+    let hog = p
+        .create_channel(Box::new(move |now: u64, d: u64, _e: &mut i32| {
+            assert!(now >= d);
+            if h2.fetch_add(1, Ordering::SeqCst) > 0 {
+                assert_eq!(d, 1);
+            }
+            1
+        }))
+        .unwrap();
+    let log: Log = Arc::default();
+    let other = p.create_channel(periodic(log.clone(), 2 * MS, 10)).unwrap();
+    assert!(wait_for(|| log.lock().len() >= 10, 5000), "periodic channel starved");
+    assert!(hog_calls.load(Ordering::SeqCst) > 10);
+    assert_eq!(hog.close(), 0);
+    assert_eq!(other.close(), 0);
+}
+
+#[test]
+fn deadlines_never_go_backwards_and_far_future_never_runs() {
+    let p = Proc::new().unwrap();
+    let log: Log = Arc::default();
+    let l2 = log.clone();
+    // Asks for a far time, then for earlier and earlier ones.
+    let ch = p
+        .create_channel(Box::new(move |now: u64, d: u64, _e: &mut i32| {
+            let mut l = l2.lock();
+            l.push((now, d));
+            match l.len() {
+                1 => now + MS,
+                2 => d - 1, // earlier than its own deadline
+                3 => 5,
+                _ => 0,
+            }
+        }))
+        .unwrap();
+    assert!(wait_for(|| log.lock().len() >= 4, 5000));
+    let l = log.lock().clone();
+    assert_eq!(l[2].1, l[1].1);
+    assert_eq!(l[3].1, l[1].1);
+    assert_eq!(ch.close(), 0);
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c2 = calls.clone();
+    let never = p
+        .create_channel(Box::new(move |_n: u64, _d: u64, _e: &mut i32| {
+            c2.fetch_add(1, Ordering::SeqCst);
+            u64::MAX
+        }))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(never.close(), 0);
+}
+
+#[test]
+fn heap_stays_bounded_under_churn() {
+    let p = Proc::new().unwrap();
+    for _ in 0..20 {
+        let chans: Vec<_> = (0..200)
+            .map(|_| p.create_channel(Box::new(|_n: u64, _d: u64, _e: &mut i32| u64::MAX)).unwrap())
+            .collect();
+        for c in chans {
+            assert_eq!(c.close(), 0);
+        }
+    }
+    // 4000 channels were scheduled at u64::MAX and closed; stale entries
+    // are compacted away.
+    assert!(p.heap_len() <= 2 * 200 + HEAP_SLACK + 2, "heap holds {}", p.heap_len());
+    assert_eq!(p.open_channels(), 0);
+}
+
+#[test]
+fn panicking_task_stops_only_itself() {
+    let p = Proc::new().unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c2 = calls.clone();
+    let bad = p
+        .create_channel(Box::new(move |now: u64, _d: u64, _e: &mut i32| {
+            if c2.fetch_add(1, Ordering::SeqCst) == 1 {
+                panic!("task failure (expected by the test)");
+            }
+            now + MS
+        }))
+        .unwrap();
+    let log: Log = Arc::default();
+    let good = p.create_channel(periodic(log.clone(), MS, 5)).unwrap();
+    assert!(wait_for(|| log.lock().len() >= 5, 5000));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(bad.close(), TASK_PANICKED);
+    assert_eq!(good.close(), 0);
+}
+
+/// Returns None when creating the channels overran the planned start (a
+/// loaded machine), which would make the order check meaningless.
+fn run_slow_task_order(margin_ms: u64) -> Option<Vec<(u64, u64)>> {
+    let p = Proc::new().unwrap();
+    let order: Log = Arc::default();
+    let t0 = monotonic_ns() + margin_ms * MS;
+    let mut chans = Vec::new();
+    for i in 0..20u64 {
+        let o = order.clone();
+        let mut n = 0;
+        chans.push(
+            p.create_channel(Box::new(move |now: u64, d: u64, _e: &mut i32| {
+                if d != 0 {
+                    o.lock().push((d, now));
+                    n += 1;
+                    if i == 0 && n == 1 {
+                        std::thread::sleep(Duration::from_millis(15));
+                    }
+                    if n >= 10 {
+                        return 0;
+                    }
+                    // two periods, so that catching up interleaves them
+                    return d + if i % 3 == 0 { 3 * MS } else { MS };
+                }
+                t0 + i * 100_000
+            }))
+            .unwrap(),
+        );
+    }
+    let created_in_time = monotonic_ns() < t0;
+    assert!(wait_for(|| order.lock().len() >= 200, 5000));
+    for c in chans {
+        assert_eq!(c.close(), 0);
+    }
+    let o = order.lock().clone();
+    created_in_time.then_some(o)
+}
+
+#[test]
+fn slow_task_does_not_reorder_others() {
+    for margin in [20, 100, 500] {
+        if let Some(o) = run_slow_task_order(margin) {
+            for w in o.windows(2) {
+                assert!(w[0].0 <= w[1].0, "out of deadline order: {:?}", w);
+            }
+            assert!(o.iter().any(|&(d, now)| now - d >= 14 * MS), "the slow task delayed nobody");
+            return;
+        }
+    }
+    panic!("could not create 20 channels within 500 ms");
+}
+
+#[test]
+fn concurrent_creates_and_closes() {
+    let p = Arc::new(Proc::new().unwrap());
+    let total = Arc::new(AtomicU64::new(0));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let p = p.clone();
+            let total = total.clone();
+            std::thread::spawn(move || {
+                let mut open = Vec::new();
+                for i in 0..500u64 {
+                    let tt = total.clone();
+                    let c = p
+                        .create_channel(Box::new(move |now: u64, d: u64, _e: &mut i32| {
+                            assert!(now >= d);
+                            tt.fetch_add(1, Ordering::Relaxed);
+                            now + (i % 7) * 100_000
+                        }))
+                        .unwrap();
+                    open.push(c);
+                    if (i + t) % 3 == 0 {
+                        let c = open.swap_remove(0);
+                        assert_eq!(c.close(), 0);
+                    }
+                }
+                for c in open {
+                    assert_eq!(c.close(), 0);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(total.load(Ordering::Relaxed) >= 2000);
+    assert_eq!(p.open_channels(), 0);
+}
+
+#[test]
+fn shutdown_with_waiting_creators_fails_them() {
+    // A slow first task keeps the worker busy while other threads create;
+    // shutting down meanwhile fails the queued creations cleanly.
+    let p = Arc::new(Proc::new().unwrap());
+    let _slow = p
+        .create_channel(Box::new(|now: u64, d: u64, _e: &mut i32| {
+            if d != 0 {
+                std::thread::sleep(Duration::from_millis(50));
+                return 0;
+            }
+            now + MS
+        }))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    let creators: Vec<_> = (0..3)
+        .map(|_| {
+            let p = p.clone();
+            std::thread::spawn(move || p.create_channel(Box::new(|_n: u64, _d: u64, _e: &mut i32| 0)).map(|c| c.close()))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(10));
+    p.shutdown();
+    for c in creators {
+        match c.join().unwrap() {
+            Ok(0) | Err(Error::Shutdown) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn shutdown_from_task() {
+    let p = Arc::new(Proc::new().unwrap());
+    let p2 = p.clone();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c2 = calls.clone();
+    let ch = p
+        .create_channel(Box::new(move |now: u64, d: u64, _e: &mut i32| {
+            c2.fetch_add(1, Ordering::SeqCst);
+            if d != 0 {
+                p2.shutdown();
+                assert_eq!(p2.create_channel(Box::new(|_n: u64, _d: u64, _e: &mut i32| 0)).err(), Some(Error::Shutdown));
+            }
+            now + MS
+        }))
+        .unwrap();
+    assert!(wait_for(|| p.is_shut_down(), 5000));
+    p.shutdown(); // waits for the worker to exit
+    std::thread::sleep(Duration::from_millis(10));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(ch.close(), 0);
+}
+
+#[test]
+fn closes_racing_shutdown_are_served_or_done_locally() {
+    for round in 0..5 {
+        let p = Arc::new(Proc::new().unwrap());
+        let chans: Vec<_> = (0..200)
+            .map(|i| {
+                p.create_channel(Box::new(move |now: u64, d: u64, e: &mut i32| {
+                    if d != 0 && i % 2 == 1 {
+                        *e = -libc::EIO;
+                        return 0;
+                    }
+                    now + 100_000
+                }))
+                .unwrap()
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(2));
+        let closer = std::thread::spawn(move || {
+            let mut errs = Vec::new();
+            for (i, c) in chans.into_iter().enumerate() {
+                errs.push((i, c.close()));
+            }
+            errs
+        });
+        std::thread::sleep(Duration::from_micros(200 * round));
+        p.shutdown();
+        for (i, e) in closer.join().unwrap() {
+            // odd channels failed on their second call (if it happened
+            // before the close); even ones never fail
+            assert!(e == 0 || (i % 2 == 1 && e == -libc::EIO), "channel {i}: {e}");
+        }
+        assert_eq!(p.open_channels(), 0);
+    }
+}
