@@ -16,7 +16,7 @@ pub mod error;
 pub mod rtp;
 pub mod rtpjbuf;
 pub mod rtpopus;
-pub mod rtpserver;
 pub mod rtpproc;
+pub mod rtpserver;
 pub mod rtpsynth;
 pub mod rtputils;
