@@ -125,6 +125,17 @@ impl<T> JitterBuffer<T> {
             if self.last_max_lseq % 65536 < 536 && seq > 65000 {
                 // a pre-wrap straggler arriving after the wrap
                 lseq = lseq.wrapping_sub(0x10000);
+                if self.lseq_mask == 0 {
+                    // No wrap seen yet: it precedes the first packet and its
+                    // lseq went "negative" (2^64 - n). The original files it
+                    // as the newest packet and then abort()s, traps, or
+                    // delivers it and restarts lseq from the UNSET sentinel;
+                    // it is late, so drop it as such (found by fuzz_jbuf).
+                    self.stats.late += 1;
+                    sink.drop_run();
+                    sink.dropped(Frame { lseq, jbcnt: 0, ts, item });
+                    return;
+                }
             } else if self.last_max_lseq > 65000 && lseq < self.last_max_lseq - 65000 {
                 self.lseq_mask = self.lseq_mask.wrapping_add(0x10000);
                 lseq = lseq.wrapping_add(0x10000);

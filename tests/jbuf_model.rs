@@ -8,6 +8,8 @@
 //! (distance truncated to an `int`), the same release rule (capacity reached
 //! or the head is the next lseq), the same erasure arithmetic in 32 bits and
 //! the same flush order (every run but the last dropped, later runs first).
+//! One deliberate deviation is modelled (marked DEVIATION below): a pre-wrap
+//! straggler that arrives before any wrap is dropped as late.
 //! Wherever the original would `abort()` (its `d_assert`) or trap (the
 //! division by zero in `insert_ers_frame`), the model returns `Undefined`:
 //! from that point the original has no behaviour to copy, so the comparison
@@ -185,6 +187,15 @@ impl Model {
             )?;
             if self.last_max_lseq % 65536 < 536 && seq > 65000 {
                 fp.lseq = fp.lseq.wrapping_sub(0x10000);
+                if self.lseq_mask == 0 {
+                    // DEVIATION (the only one): a pre-wrap straggler before
+                    // any wrap gets a "negative" lseq; the original then
+                    // misfiles it as the newest packet (abort()/SIGFPE later,
+                    // or it delivers lseq 2^64-1 and restarts from the
+                    // sentinel). rtpsynth drops it as late at once.
+                    out.drop.insert(0, fp.item());
+                    return Ok(out);
+                }
             } else if self.last_max_lseq > 65000 && fp.lseq < self.last_max_lseq - 65000 {
                 self.lseq_mask = self.lseq_mask.wrapping_add(0x10000);
                 fp.lseq = fp.lseq.wrapping_add(0x10000);

@@ -118,7 +118,7 @@ static struct lib A, B;
 struct counters {
     uint64_t streams, parse_calls, udp_in_calls, flush_calls, frames, erasures;
     uint64_t gen_streams, gen_calls, gen_bytes;
-    uint64_t a_died, b_died, diffs;
+    uint64_t a_died, b_died, diffs, known_dev;
     int died_step;
 };
 
@@ -165,6 +165,18 @@ static void cmp_info(const char *what, const struct rtp_info *a, const struct rt
         DIFF("%s: profile index %td vs %td", what, a->rtp_profile - A.profiles, b->rtp_profile - B.profiles);
 }
 
+/* Known, documented deviation (docs/fuzzing.md): a pre-wrap straggler that
+ * arrives before any wrap gets lseq 2^64-n in both; the original files it as
+ * the newest packet (and usually abort()s on the next call), rtpsynth drops
+ * it as late at once. Once either side shows such an lseq the stream is
+ * counted as "known deviation" and no longer compared. */
+static int negative_lseq(const struct rtp_frame *f) {
+    for (; f != NULL; f = f->next)
+        if ((f->type == 0 && f->rtp.lseq >= (1ull << 63)) || (f->type == 1 && f->ers.lseq_end >= (1ull << 63)))
+            return 1;
+    return 0;
+}
+
 static void cmp_list(const char *what, struct rtp_frame *a, struct rtp_frame *b) {
     int i = 0;
     for (; a != NULL && b != NULL; a = a->next, b = b->next, i++) {
@@ -203,6 +215,8 @@ static void free_list(struct lib *l, struct rtp_frame *f) {
 
 static void cmp_res(const char *what, struct rjb_udp_in_r ra, struct rjb_udp_in_r rb) {
     char w[64];
+    if (negative_lseq(ra.ready) || negative_lseq(ra.drop) || negative_lseq(rb.ready) || negative_lseq(rb.drop))
+        _exit(8);
     if (ra.error != rb.error)
         DIFF("%s: error %d vs %d", what, ra.error, rb.error);
     snprintf(w, sizeof(w), "%s.ready", what);
@@ -454,6 +468,10 @@ int main(int argc, char **argv) {
             C->diffs++;
             continue;
         }
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 8) {
+            C->known_dev++;
+            continue;
+        }
         if (WIFEXITED(st) && WEXITSTATUS(st) == 5) {
             /* the reference abort()ed (d_assert) or trapped: its behaviour is
              * undefined there, so this is not a difference */
@@ -473,6 +491,7 @@ int main(int argc, char **argv) {
     printf("generator: calls %" PRIu64 ", packet bytes %" PRIu64 "\n", C->gen_calls, C->gen_bytes);
     printf("streams where A died (abort/signal, not a difference): %" PRIu64 "\n", C->a_died);
     printf("streams where B or the harness died: %" PRIu64 "\n", C->b_died);
+    printf("streams stopped at the known pre-wrap-straggler deviation: %" PRIu64 "\n", C->known_dev);
     printf("%" PRIu64 " differences\n", C->diffs);
     return C->diffs != 0 || C->b_died != 0;
 }
