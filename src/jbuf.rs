@@ -119,6 +119,29 @@ impl<T> JitterBuffer<T> {
         let mut lseq = self.lseq_mask | seq as u64;
         let warm_up = self.last_lseq == UNSET;
         if self.last_max_lseq == UNSET && self.pending.is_empty() {
+            if !warm_up && self.capacity >= 2 {
+                // purge_stale_tail emptied the buffer after a delivery. The
+                // original skips its wrap and late checks here, files a
+                // packet behind last_lseq and abort()s on the next call; do
+                // the wrap-out and late checks against last_lseq instead
+                // (found by fuzz_jbuf). Capacity 1 keeps the original's
+                // path: its next call purges such a packet as stale.
+                if self.last_lseq > 65000 && lseq < self.last_lseq - 65000 {
+                    self.lseq_mask = self.lseq_mask.wrapping_add(0x10000);
+                    lseq = lseq.wrapping_add(0x10000);
+                    self.stats.seq_wraps += 1;
+                }
+                if lseq <= self.last_lseq {
+                    if lseq == self.last_lseq {
+                        self.stats.dup += 1;
+                    } else {
+                        self.stats.late += 1;
+                    }
+                    sink.drop_run();
+                    sink.dropped(Frame { lseq, jbcnt: 0, ts, item });
+                    return;
+                }
+            }
             return self.first_pending(lseq, ts, item, warm_up, sink);
         }
         if self.last_max_lseq != UNSET {
@@ -237,6 +260,19 @@ impl<T> JitterBuffer<T> {
     /// is dropped (later runs in front), the last run is delivered behind an
     /// erasure that spans from the last delivered packet.
     pub fn flush<S: Sink<T>>(&mut self, sink: &mut S) {
+        if self.last_lseq != UNSET {
+            // Held packets at or behind the last delivered one (only a
+            // capacity-1 buffer can hold one, see `insert`): the original
+            // abort()s here; they are late, drop them (found by fuzz_jbuf).
+            let late = self.pending.partition_point(|f| f.lseq <= self.last_lseq);
+            if late > 0 {
+                self.stats.late += late as u64;
+                sink.drop_run();
+                for f in self.pending.drain(..late) {
+                    sink.dropped(f);
+                }
+            }
+        }
         let Some(last) = self.pending.back() else { return };
         let (last_lseq, last_ts) = (last.lseq, last.ts);
         let mut start = self.pending.len() - 1;

@@ -214,6 +214,12 @@ impl Model {
             check(self.list.is_empty(), "udp_in: lms warm-up with a non-empty list")?;
         }
         // lms_init
+        if !warm_up && self.last_lseq.wrapping_add(1) != fp.lseq && fp.lseq <= self.last_lseq && self.capacity >= 2 {
+            // purge_stale_tail emptied the buffer and this packet, behind
+            // last_lseq, skipped the late check: the original holds it and
+            // abort()s on its next call (rtpsynth drops it as late now).
+            return Err(Undefined("lms_init: holds a packet behind last_lseq"));
+        }
         self.last_max_lseq = fp.lseq;
         if (!warm_up && self.last_lseq == fp.lseq.wrapping_sub(1)) || (warm_up && fp.lseq == 0) {
             self.save_last(&fp)?;

@@ -97,3 +97,66 @@ fn pre_wrap_straggler_after_a_wrap_keeps_original_lseq() {
     assert!(all.contains(&Ev::Ready(0x10000, 0)), "{all:?}");
     assert!(all.contains(&Ev::Drop(65534, 65534)), "{all:?}");
 }
+
+fn ready_lseqs(evs: &[Ev]) -> Vec<u64> {
+    evs.iter().filter_map(|e| if let Ev::Ready(l, _) = e { Some(*l) } else { None }).collect()
+}
+
+/// fuzz_jbuf: when purge_stale_tail empties the buffer (its stale tail was
+/// the only packet held), the next packet took the "fresh buffer" path that
+/// skips the late check; a packet behind the last delivered one was held and
+/// then delivered behind an erasure running backwards (lseq_end <
+/// lseq_start), lseq going backwards. The original abort()s on the next call.
+#[test]
+fn late_packet_after_stale_purge_emptied_buffer_is_dropped() {
+    let mut jb = JitterBuffer::new(2);
+    let mut evs = Vec::new();
+    for s in [65499u16, 65500, 65510] {
+        evs.extend(feed(&mut jb, s)); // warm-up release, then 65510 held
+    }
+    evs.extend(feed(&mut jb, 65500)); // duplicate; 65510 aged once
+    let e = feed(&mut jb, 65499); // 65510 purged as stale, buffer empty
+    assert_eq!(e, vec![Ev::Run, Ev::Drop(65510, 65510), Ev::Run, Ev::Drop(65499, 65499)]);
+    assert!(jb.is_empty());
+    assert_eq!(jb.stats().late, 1);
+    assert_eq!(jb.stats().dup, 1);
+    evs.extend(e);
+    evs.extend(feed(&mut jb, 65501));
+    evs.extend(flush(&mut jb));
+    assert_eq!(ready_lseqs(&evs), vec![65499, 65500, 65501]);
+}
+
+/// fuzz_jbuf, same path: a sequence wrap right after the purge emptied the
+/// buffer was not recognised (the wrap-out rule looks at last_max_lseq, which
+/// the purge had reset), so seq 2 after 65500 was filed as lseq 2.
+#[test]
+fn wrap_after_stale_purge_emptied_buffer_is_detected() {
+    let mut jb = JitterBuffer::new(2);
+    let mut evs = Vec::new();
+    for s in [65499u16, 65500, 65510, 65500, 65499] {
+        evs.extend(feed(&mut jb, s));
+    }
+    assert!(jb.is_empty());
+    assert!(feed(&mut jb, 2).is_empty()); // 65538 held: 65501..65537 missing
+    assert_eq!(jb.stats().seq_wraps, 1);
+    let e = feed(&mut jb, 3);
+    let ts_gap = (2u32 * 160).wrapping_sub(65500 * 160);
+    assert_eq!(e[0], Ev::Ers(65501, 65537, ts_gap.wrapping_mul(37) / 38)); // 32-bit, as the original
+    assert_eq!(ready_lseqs(&e), vec![65538, 65539]);
+}
+
+/// fuzz_jbuf: a capacity-1 buffer keeps the original's path above, so it can
+/// hold a packet behind the last delivered one until the next call purges
+/// it; a flush in between delivered it (lseq backwards, backwards erasure).
+/// The original abort()s in that flush.
+#[test]
+fn flush_drops_held_late_packet_capacity_one() {
+    let mut jb = JitterBuffer::new(1);
+    assert_eq!(ready_lseqs(&feed(&mut jb, 0)), vec![0]);
+    assert_eq!(ready_lseqs(&feed(&mut jb, 1)), vec![1]);
+    assert!(feed(&mut jb, 5).is_empty());
+    assert_eq!(feed(&mut jb, 0), vec![Ev::Run, Ev::Drop(5, 5)]); // 0 now held
+    assert_eq!(flush(&mut jb), vec![Ev::Run, Ev::Drop(0, 0)]);
+    assert!(jb.is_empty());
+    assert_eq!(ready_lseqs(&feed(&mut jb, 2)), vec![2]);
+}
