@@ -112,4 +112,6 @@ for t in "${TARGETS[@]}"; do
 done
 echo "== fuzz summary (${SECS}s per target)"
 printf '%s\n' "${summary[@]}"
+nfail=$(printf '%s\n' "${summary[@]}" | grep -c ' FAIL ' || true)
+echo "fuzz: $(( ${#TARGETS[@]} - nfail )) passed, $nfail failed"
 exit $fail
