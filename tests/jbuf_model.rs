@@ -556,7 +556,7 @@ fn run(s: &Stream) -> Result<(usize, bool), String> {
             Err(_) => undefined = true,
         }
     }
-    if jb.len() != 0 {
+    if !jb.is_empty() {
         return Err(format!("{} frames left after flush", jb.len()));
     }
     if !undefined {
@@ -695,18 +695,18 @@ fn stream(capacity: u32, seq0: u16, ops: Vec<Op>) -> Stream {
 #[test]
 fn model_agrees_on_wrap_from_65535() {
     let s = stream(4, 65530, vec![Op::Next; 20]);
-    assert_eq!(run(&s).unwrap().1, false);
+    assert!(!run(&s).unwrap().1);
 }
 
 #[test]
 fn model_agrees_on_pre_wrap_straggler() {
     let mut ops = vec![Op::Next; 8];
     ops.extend([Op::Back(5), Op::Next, Op::Back(3), Op::Flush, Op::Next]);
-    assert_eq!(run(&stream(8, 65532, ops)).unwrap().1, false);
+    assert!(!run(&stream(8, 65532, ops)).unwrap().1);
 }
 
 #[test]
 fn model_agrees_on_capacity_one() {
     let ops = vec![Op::Next, Op::Lose(3), Op::Back(1), Op::Next, Op::Flush, Op::Next, Op::Back(0)];
-    assert_eq!(run(&stream(1, 7, ops)).unwrap().1, false);
+    assert!(!run(&stream(1, 7, ops)).unwrap().1);
 }

@@ -58,7 +58,7 @@ fn pre_wrap_straggler_before_any_wrap_is_dropped_as_late() {
     for cap in [2u32, 5, 64] {
         let mut jb = JitterBuffer::new(cap);
         let mut delivered: Vec<u64> = Vec::new();
-        let mut take = |evs: Vec<Ev>, delivered: &mut Vec<u64>| {
+        let take = |evs: Vec<Ev>, delivered: &mut Vec<u64>| {
             for e in evs {
                 if let Ev::Ready(l, _) = e {
                     delivered.push(l);
