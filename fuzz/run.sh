@@ -108,7 +108,7 @@ for t in "${TARGETS[@]}"; do
     ls "$WORK/artifacts" | grep "^$t-" || true
     grep -E 'ERROR|invariant failed|panicked|SUMMARY|runtime error' "$log" | head -20 || true
   fi
-  summary+=("$(printf '%-8s %-6s execs=%-10s cov=%-6s ft=%-6s corpus=%s' "$t" "$([ $rc -eq 0 ] && echo ok || echo FAIL)" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$ncorp")")
+  summary+=("$(printf '%-8s %-6s execs=%-10s cov=%-6s ft=%-6s new_inputs=%s' "$t" "$([ $rc -eq 0 ] && echo ok || echo FAIL)" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$ncorp")")
 done
 echo "== fuzz summary (${SECS}s per target)"
 printf '%s\n' "${summary[@]}"
