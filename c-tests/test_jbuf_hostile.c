@@ -6,7 +6,9 @@
  * datagram each frame points to) is hashed and compared with what
  * librtpsynth 1.3.2 returns for the same input. The original aborts on many
  * such streams (internal asserts); the runs below are ones it survives
- * (test_bad_input_ext.c covers the others against ours only).
+ * (test_bad_input_ext.c covers the others against ours only). Mode 4 seed 2
+ * is left out: it delivers a pre-wrap straggler before any wrap, where we
+ * deliberately differ (rtpjbuf.h; test_jbuf_regressions.c checks ours).
  * Also checked: every datagram comes out exactly once, every frame freed.
  */
 #include <stdint.h>
@@ -136,7 +138,6 @@ static const struct {
     {3, 5, 0xb89d84b9d384499cull, 0x0b564014e2d7f0ddull},
     {3, 6, 0xfa59cc40f706cd6eull, 0xfafb613f0c421590ull},
     {4, 1, 0x38dc57b9b75ccb12ull, 0x07c86050483e8a11ull},
-    {4, 2, 0xaf20077eb708ac6full, 0x8fdd7f62b75e056dull},
     {4, 3, 0x52c66fdb4360a7f2ull, 0x705e87cf98036a3eull},
     {4, 4, 0x86c2faeed984c6e2ull, 0x51d215cd1f1e2345ull},
     {5, 1, 0xbf702a472c2b87deull, 0x631fa50639dc8cf3ull},

@@ -27,6 +27,19 @@
  * next call on it; rtpjbuf_frame_dtor() ignores it. rtp.data points into
  * the caller's datagram, which must stay alive until its frame is freed.
  * A handle is used by one thread at a time.
+ *
+ * Differences from librtpsynth 1.3.2 (everything else is bit for bit):
+ *  - NULL handles, NULL data with size > 0 and capacity 0 are errors (the
+ *    original crashes, or grows without bound for capacity 0).
+ *  - Where the original abort()s on its internal assertions or divides by
+ *    zero (hostile sequence numbers), this library carries on: a packet at
+ *    or behind the last delivered one is dropped as late, an erasure of
+ *    2^32 - 1 or more packets reports the whole timestamp gap.
+ *  - A packet with seq > 65000 arriving while the stream is still within
+ *    its first 536 sequence numbers and has never wrapped is dropped as
+ *    late (a straggler from before the stream started). The original gives
+ *    it a logical number near 2^64, after which it aborts, drops every
+ *    later packet as late, or delivers packets twice.
  */
 #ifndef RTPSYNTH_RTPJBUF_H
 #define RTPSYNTH_RTPJBUF_H

@@ -121,16 +121,38 @@ impl<T> JitterBuffer<T> {
         let mut lseq = self.lseq_mask | seq as u64;
         let warm_up = self.last_lseq == UNSET;
         if self.last_max_lseq == UNSET && self.pending.is_empty() {
+            if !warm_up && self.capacity >= 2 {
+                // purge_stale_tail emptied the buffer after a delivery. The
+                // original skips its wrap and late checks here, files a
+                // packet behind last_lseq and abort()s on the next call; do
+                // the wrap-out and late checks against last_lseq instead
+                // (found by fuzz_jbuf). Capacity 1 keeps the original's
+                // path: its next call purges such a packet as stale.
+                lseq = self.wrap_out(lseq, self.last_lseq);
+                if lseq <= self.last_lseq {
+                    let dup = lseq == self.last_lseq;
+                    return self.reject(Frame { lseq, jbcnt: 0, ts, item }, dup, sink);
+                }
+            }
             return self.first_pending(lseq, ts, item, warm_up, sink);
         }
         if self.last_max_lseq != UNSET {
             if self.last_max_lseq % 65536 < 536 && seq > 65000 {
                 // a pre-wrap straggler arriving after the wrap
                 lseq = lseq.wrapping_sub(0x10000);
-            } else if self.last_max_lseq > 65000 && lseq < self.last_max_lseq - 65000 {
-                self.lseq_mask = self.lseq_mask.wrapping_add(0x10000);
-                lseq = lseq.wrapping_add(0x10000);
-                self.stats.seq_wraps += 1;
+                if self.lseq_mask == 0 {
+                    // No wrap seen yet: it precedes the first packet and its
+                    // lseq went "negative" (2^64 - n). The original files it
+                    // as the newest packet, after which it abort()s, or
+                    // delivers it and then drops every later packet as late,
+                    // or restarts from the UNSET sentinel and delivers
+                    // packets twice. It is late: drop it as such (found by
+                    // fuzz_jbuf; the one deliberate deviation on input the
+                    // original survives, documented in rtpjbuf.h).
+                    return self.reject(Frame { lseq, jbcnt: 0, ts, item }, false, sink);
+                }
+            } else {
+                lseq = self.wrap_out(lseq, self.last_max_lseq);
             }
             if !warm_up && lseq <= self.last_lseq {
                 // the original compares the distance truncated to an int
@@ -156,6 +178,17 @@ impl<T> JitterBuffer<T> {
         if self.pending.len() as u32 == self.capacity || next_due {
             self.release_head_run(warm_up, sink);
         }
+    }
+
+    /// The wrap-out rule: an lseq more than 65000 behind `reference` means
+    /// the 16-bit sequence number wrapped; move to the next 65536 window.
+    fn wrap_out(&mut self, lseq: u64, reference: u64) -> u64 {
+        if reference > 65000 && lseq < reference - 65000 {
+            self.lseq_mask = self.lseq_mask.wrapping_add(0x10000);
+            self.stats.seq_wraps += 1;
+            return lseq.wrapping_add(0x10000);
+        }
+        lseq
     }
 
     /// Drop a duplicate or late packet.
@@ -232,6 +265,21 @@ impl<T> JitterBuffer<T> {
     /// is dropped (later runs in front), the last run is delivered behind an
     /// erasure that spans from the last delivered packet.
     pub fn flush<S: Sink<T>>(&mut self, sink: &mut S) {
+        if self.last_lseq != UNSET {
+            // Held packets at or behind the last delivered one (only a
+            // capacity-1 buffer can hold one, see `insert`): the original
+            // abort()s here; they are late, drop them (found by fuzz_jbuf).
+            let mut first = true;
+            while self.pending.front().is_some_and(|f| f.lseq <= self.last_lseq) {
+                let Some(f) = self.pending.pop_front() else { break };
+                if first {
+                    sink.drop_run();
+                    first = false;
+                }
+                self.stats.late += 1;
+                sink.dropped(f);
+            }
+        }
         let Some(last) = self.pending.back() else { return };
         let (last_lseq, last_ts) = (last.lseq, last.ts);
         let n = self.pending.len();
