@@ -475,6 +475,12 @@ impl<'a> Worker<'a> {
         let mut blocked: Vec<Arc<Chan>> = Vec::new();
         let mut retry_at = 0u64;
         loop {
+            // Checked before every wait, not only after one: a shutdown
+            // whose eventfd signal was consumed by the drain below (meant
+            // for an earlier wake-up) must not leave the worker asleep.
+            if self.stopping() {
+                return Ok(());
+            }
             let timeout = if !pending.is_empty() {
                 0
             } else if !blocked.is_empty() {

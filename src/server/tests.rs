@@ -241,3 +241,31 @@ fn closing_from_another_channels_callback() {
     std::thread::sleep(Duration::from_millis(30));
     assert_eq!(victim_calls.load(Ordering::SeqCst), 0);
 }
+
+/// Regression (found by test_server_churn hanging under ASan): a shutdown
+/// racing a send's wake-up had its eventfd signal consumed by the drain
+/// meant for the earlier wake, and the worker went back to sleep forever.
+/// The table lock holds the worker between its stop check and that drain
+/// while the shutdown is signalled.
+#[test]
+fn shutdown_signalled_during_a_wake_up_is_not_lost() {
+    let srv = Server::new(0).unwrap();
+    let ch = srv.create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {})).unwrap();
+    // a sink outside the server, so that nothing but the eventfd wakes it
+    let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ch.set_target("127.0.0.1", sink.local_addr().unwrap().port()).unwrap();
+    let sh = srv.shared.clone();
+    let table = sh.table.lock();
+    ch.send(b"wake").unwrap(); // the worker wakes, checks, then waits for the table
+    std::thread::sleep(Duration::from_millis(50));
+    sh.shutdown.store(true, Ordering::Release);
+    sh.wake();
+    drop(table); // the worker drains both signals
+    let (done_tx, done_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        srv.shutdown();
+        drop(ch);
+        done_tx.send(()).unwrap();
+    });
+    assert!(done_rx.recv_timeout(Duration::from_secs(10)).is_ok(), "shutdown hung");
+}
