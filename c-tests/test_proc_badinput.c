@@ -22,27 +22,6 @@
 
 static int slow;
 
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_ms(unsigned ms) {
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-}
-
-static int wait_count(atomic_int *c, int n, unsigned timeout_ms) {
-    uint64_t end = now_ns() + timeout_ms * MS;
-    while (now_ns() < end) {
-        if (atomic_load(c) >= n)
-            return 1;
-        sleep_ms(2);
-    }
-    return atomic_load(c) >= n;
-}
-
 static uint64_t never_cb(void *arg, uint64_t now, uint64_t deadline, int *err) {
     (void)arg; (void)now; (void)deadline; (void)err;
     return 0;
@@ -105,7 +84,7 @@ static void test_past_deadlines_do_not_starve(struct rtpproc *p) {
     CHECK(hc != NULL);
     struct rtpproc_chan *pch = rtpproc_create_channel(p, periodic_cb, &pc, NULL);
     CHECK(pch != NULL);
-    CHECK(wait_count(&pc.n, 10, slow ? 30000 : 5000));   /* not starved */
+    CHECK(tu_wait_count(&pc.n, 10, slow ? 30000 : 5000));   /* not starved */
     CHECK(atomic_load(&h.n) > 10);                      /* the hog runs too */
     CHECK_EQ(rtpproc_chan_close(hc), 0);
     CHECK_EQ(rtpproc_chan_close(pch), 0);
@@ -139,8 +118,8 @@ static void test_deadlines_never_go_backwards(struct rtpproc *p) {
     memset(&b, 0, sizeof(b));
     struct rtpproc_chan *ch = rtpproc_create_channel(p, backwards_cb, &b, NULL);
     CHECK(ch != NULL);
-    CHECK(wait_count(&b.n, 5, 5000));
-    sleep_ms(10);
+    CHECK(tu_wait_count(&b.n, 5, 5000));
+    tu_sleep_ms(10);
     CHECK_EQ(atomic_load(&b.n), 5);
     CHECK_EQ(b.deadline[0], 0);
     for (int i = 1; i < 5; i++) {
@@ -163,7 +142,7 @@ static void test_far_future(struct rtpproc *p) {
     memset(c, 0, sizeof(c));
     c[0].ret = UINT64_MAX;
     c[1].ret = UINT64_MAX - 1;
-    c[2].ret = now_ns() + 3600ULL * 1000 * MS;   /* in an hour */
+    c[2].ret = tu_now_ns() + 3600ULL * 1000 * MS;   /* in an hour */
     struct rtpproc_chan *ch[3];
     for (int i = 0; i < 3; i++) {
         ch[i] = rtpproc_create_channel(p, const_cb, &c[i], NULL);
@@ -176,7 +155,7 @@ static void test_far_future(struct rtpproc *p) {
     pc.period = MS;
     struct rtpproc_chan *pch = rtpproc_create_channel(p, periodic_cb, &pc, NULL);
     CHECK(pch != NULL);
-    CHECK(wait_count(&pc.n, 5, 5000));
+    CHECK(tu_wait_count(&pc.n, 5, 5000));
     for (int i = 0; i < 3; i++) {
         CHECK_EQ(atomic_load(&c[i].n), 1);
         CHECK_EQ(rtpproc_chan_close(ch[i]), 0);
@@ -218,14 +197,14 @@ static void test_callback_closes_another(struct rtpproc *p) {
     memset(&k, 0, sizeof(k));
     struct rtpproc_chan *vc = rtpproc_create_channel(p, victim_cb, &v, NULL);
     CHECK(vc != NULL);
-    CHECK(wait_count(&v.n, 2, 5000));
+    CHECK(tu_wait_count(&v.n, 2, 5000));
     struct rtpproc_chan *kc = rtpproc_create_channel(p, killer_cb, &k, NULL);
     CHECK(kc != NULL);
     atomic_store(&k.target, vc);
-    CHECK(wait_count(&k.done, 1, 5000));
+    CHECK(tu_wait_count(&k.done, 1, 5000));
     CHECK_EQ(atomic_load(&k.result), -ERANGE);
     int n = atomic_load(&v.n);
-    sleep_ms(10);
+    tu_sleep_ms(10);
     CHECK_EQ(atomic_load(&v.n), n);
     CHECK_EQ(rtpproc_chan_close(kc), 0);
 
@@ -240,10 +219,10 @@ static void test_callback_closes_another(struct rtpproc *p) {
     kc = rtpproc_create_channel(p, killer_cb, &k, NULL);
     CHECK(kc != NULL);
     atomic_store(&k.target, pch);
-    CHECK(wait_count(&k.done, 1, 5000));
+    CHECK(tu_wait_count(&k.done, 1, 5000));
     CHECK_EQ(atomic_load(&k.result), 0);
     n = atomic_load(&pc.n);
-    sleep_ms(10);
+    tu_sleep_ms(10);
     CHECK_EQ(atomic_load(&pc.n), n);
     CHECK_EQ(rtpproc_chan_close(kc), 0);
 }
@@ -284,11 +263,11 @@ static void test_create_from_callback(struct rtpproc *p) {
     pa.close_ret = 77;
     struct rtpproc_chan *ch = rtpproc_create_channel(p, parent_cb, &pa, NULL);
     CHECK(ch != NULL);
-    CHECK(wait_count(&pa.done, 1, 5000));
+    CHECK(tu_wait_count(&pa.done, 1, 5000));
     CHECK_EQ(atomic_load(&pa.create_err), 0);
     CHECK_EQ(atomic_load(&pa.child_calls_seen), 1);
     CHECK_EQ(atomic_load(&pa.close_ret), 0);
-    sleep_ms(10);
+    tu_sleep_ms(10);
     CHECK_EQ(atomic_load(&child_calls), 1);   /* closed before its 2nd call */
     CHECK_EQ(rtpproc_chan_close(ch), 0);
 }
@@ -321,7 +300,7 @@ static void test_cross_scheduler(void) {
     x.close_ret = 55;
     struct rtpproc_chan *ch = rtpproc_create_channel(a, cross_cb, &x, NULL);
     CHECK(ch != NULL);
-    CHECK(wait_count(&x.done, 1, 5000));
+    CHECK(tu_wait_count(&x.done, 1, 5000));
     CHECK_EQ(atomic_load(&x.create_err), 0);
     CHECK_EQ(atomic_load(&x.child_seen), 1);
     CHECK_EQ(atomic_load(&x.close_ret), 0);
@@ -426,7 +405,7 @@ static void test_shutdown_races_creates(void) {
         r[i] = (struct racer){ p, 0, 0, 0 };
         CHECK_EQ(pthread_create(&t[i], NULL, racer_thread, &r[i]), 0);
     }
-    CHECK(wait_count(&racers_ok, 100, 30000));
+    CHECK(tu_wait_count(&racers_ok, 100, 30000));
     rtpproc_shutdown(p);
     for (int i = 0; i < 3; i++) {
         CHECK_EQ(pthread_join(t[i], NULL), 0);
@@ -468,11 +447,11 @@ static void test_shutdown_from_callback(void) {
         struct rtpproc_chan *oc = rtpproc_create_channel(s.p, const_cb, &other, NULL);
         struct rtpproc_chan *ch = rtpproc_create_channel(s.p, selfstop_cb, &s, NULL);
         CHECK(oc != NULL && ch != NULL);
-        CHECK(wait_count(&s.n, 2, 5000));
-        sleep_ms(20);
+        CHECK(tu_wait_count(&s.n, 2, 5000));
+        tu_sleep_ms(20);
         CHECK_EQ(atomic_load(&s.n), 2);          /* no call after the stop */
         int on = atomic_load(&other.n);
-        sleep_ms(10);
+        tu_sleep_ms(10);
         CHECK_EQ(atomic_load(&other.n), on);
         if (!dtor)
             CHECK_EQ(atomic_load(&s.after_err), -ESHUTDOWN);

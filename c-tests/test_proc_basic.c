@@ -19,28 +19,6 @@
 
 #define MS 1000000ULL
 
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_ms(unsigned ms) {
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-}
-
-/* Poll until *counter >= n or timeout_ms passes. */
-static int wait_count(atomic_int *counter, int n, unsigned timeout_ms) {
-    uint64_t end = now_ns() + timeout_ms * MS;
-    while (now_ns() < end) {
-        if (atomic_load(counter) >= n)
-            return 1;
-        sleep_ms(2);
-    }
-    return atomic_load(counter) >= n;
-}
-
 #define MAXRUNS 64
 struct runs {
     atomic_int n;
@@ -113,14 +91,14 @@ static void test_immediate_then_scheduled(struct rtpproc *p) {
     memset(&r, 0, sizeof(r));
     r.period = 10 * MS;
     int err = 1;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = tu_now_ns();
     struct rtpproc_chan *ch = rtpproc_create_channel(p, record_cb, &r, &err);
     CHECK(ch != NULL);
     CHECK_EQ(err, 0);
     CHECK(atomic_load(&r.n) >= 1);      /* first call already happened */
     CHECK_EQ(r.deadline[0], 0);
     CHECK(r.now[0] >= t0);
-    CHECK(wait_count(&r.n, 3, 3000));
+    CHECK(tu_wait_count(&r.n, 3, 3000));
     CHECK_EQ(rtpproc_chan_close(ch), 0);
     int n = atomic_load(&r.n);
     if (n > MAXRUNS)
@@ -135,7 +113,7 @@ static void test_immediate_then_scheduled(struct rtpproc *p) {
     }
     /* closed: never called again */
     int after = atomic_load(&r.n);
-    sleep_ms(30);
+    tu_sleep_ms(30);
     CHECK_EQ(atomic_load(&r.n), after);
 }
 
@@ -147,7 +125,7 @@ static void test_zero_unschedules(struct rtpproc *p) {
     struct rtpproc_chan *ch = rtpproc_create_channel(p, record_cb, &r, NULL);
     CHECK(ch != NULL);
     CHECK_EQ(atomic_load(&r.n), 1);
-    sleep_ms(50);
+    tu_sleep_ms(50);
     CHECK_EQ(atomic_load(&r.n), 1);
     CHECK_EQ(rtpproc_chan_close(ch), 0);
 }
@@ -159,8 +137,8 @@ static void test_unschedule_after_few_calls(struct rtpproc *p, int slow) {
     r.period = 5 * MS;
     struct rtpproc_chan *ch = rtpproc_create_channel(p, record_cb, &r, NULL);
     CHECK(ch != NULL);
-    CHECK(wait_count(&r.n, 4, 3000));
-    sleep_ms(50);
+    CHECK(tu_wait_count(&r.n, 4, 3000));
+    tu_sleep_ms(50);
     CHECK_EQ(atomic_load(&r.n), 4);
     uint64_t max_late = (slow ? 1000 : 100) * MS;   /* generous: shared machine */
     int late_values = 0;
@@ -183,7 +161,7 @@ static void test_error_on_close(struct rtpproc *p) {
     r.period = MS;
     struct rtpproc_chan *ch = rtpproc_create_channel(p, record_cb, &r, NULL);
     CHECK(ch != NULL);
-    sleep_ms(20);
+    tu_sleep_ms(20);
     CHECK_EQ(atomic_load(&r.n), 1);
     CHECK_EQ(rtpproc_chan_close(ch), -EBADMSG);
 
@@ -194,8 +172,8 @@ static void test_error_on_close(struct rtpproc *p) {
     r.period = 2 * MS;
     ch = rtpproc_create_channel(p, record_cb, &r, NULL);
     CHECK(ch != NULL);
-    CHECK(wait_count(&r.n, 3, 3000));
-    sleep_ms(20);
+    CHECK(tu_wait_count(&r.n, 3, 3000));
+    tu_sleep_ms(20);
     CHECK_EQ(atomic_load(&r.n), 3);
     CHECK_EQ(rtpproc_chan_close(ch), 12345);
 }
@@ -209,8 +187,8 @@ static void test_close_from_callback(struct rtpproc *p) {
     struct rtpproc_chan *ch = rtpproc_create_channel(p, record_cb, &r, NULL);
     CHECK(ch != NULL);
     atomic_store(&r.self_close, ch);   /* hand the handle to the callback; it closes it */
-    CHECK(wait_count(&r.n, 3, 3000));
-    sleep_ms(30);
+    CHECK(tu_wait_count(&r.n, 3, 3000));
+    tu_sleep_ms(30);
     CHECK_EQ(atomic_load(&r.n), 3);
     CHECK_EQ(r.close_ret, 0);
 }
@@ -224,7 +202,7 @@ static uint64_t slow_cb(void *arg, uint64_t now, uint64_t deadline, int *err) {
     atomic_fetch_add(&s->calls, 1);
     if (deadline != 0) {
         atomic_store(&s->in_cb, 1);
-        sleep_ms(40);
+        tu_sleep_ms(40);
         atomic_store(&s->done, 1);
         atomic_store(&s->in_cb, 0);
     }
@@ -236,15 +214,15 @@ static void test_close_waits_for_running_callback(struct rtpproc *p) {
     memset(&s, 0, sizeof(s));
     struct rtpproc_chan *ch = rtpproc_create_channel(p, slow_cb, &s, NULL);
     CHECK(ch != NULL);
-    uint64_t end = now_ns() + 3000 * MS;
-    while (!atomic_load(&s.in_cb) && now_ns() < end)
-        sleep_ms(1);
+    uint64_t end = tu_now_ns() + 3000 * MS;
+    while (!atomic_load(&s.in_cb) && tu_now_ns() < end)
+        tu_sleep_ms(1);
     CHECK(atomic_load(&s.in_cb));
     CHECK_EQ(rtpproc_chan_close(ch), 0);
     CHECK(atomic_load(&s.done));         /* the running call finished first */
     CHECK_EQ(atomic_load(&s.in_cb), 0);
     int calls = atomic_load(&s.calls);
-    sleep_ms(20);
+    tu_sleep_ms(20);
     CHECK_EQ(atomic_load(&s.calls), calls);
 }
 
@@ -262,11 +240,11 @@ static void test_private_shutdown(int slow) {
     struct rtpproc_chan *ch = rtpproc_create_channel(p, record_cb, &r, NULL);
     struct rtpproc_chan *ch2 = rtpproc_create_channel(p, record_cb, &r2, NULL);
     CHECK(ch != NULL && ch2 != NULL);
-    CHECK(wait_count(&r.n, 5, slow ? 20000 : 3000));
-    CHECK(wait_count(&r2.n, 2, 3000));
+    CHECK(tu_wait_count(&r.n, 5, slow ? 20000 : 3000));
+    CHECK(tu_wait_count(&r2.n, 2, 3000));
     rtpproc_shutdown(p);
     int n = atomic_load(&r.n);
-    sleep_ms(30);
+    tu_sleep_ms(30);
     CHECK_EQ(atomic_load(&r.n), n);   /* no call after shutdown returned */
     rtpproc_shutdown(p);              /* idempotent */
 

@@ -20,27 +20,6 @@
 
 static int slow;
 
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_ms(unsigned ms) {
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-}
-
-static int wait_count(atomic_int *c, int n, unsigned timeout_ms) {
-    uint64_t end = now_ns() + timeout_ms * MS;
-    while (now_ns() < end) {
-        if (atomic_load(c) >= n)
-            return 1;
-        sleep_ms(2);
-    }
-    return atomic_load(c) >= n;
-}
-
 /* ---- a slow callback does not reorder the others ---- */
 
 #define NCH 24
@@ -68,7 +47,7 @@ static uint64_t order_cb(void *arg, uint64_t now, uint64_t deadline, int *err) {
     c->deadline[c->calls++] = deadline;
     atomic_store(&glen, g + 1);
     if (c->id == 0 && c->calls == 2)
-        sleep_ms((unsigned)slow_ms);         /* the slow one */
+        tu_sleep_ms((unsigned)slow_ms);         /* the slow one */
     if (c->calls >= NCALLS)
         return 0;
     return deadline + c->period;
@@ -80,7 +59,7 @@ static int run_slow_callback_order(struct rtpproc *p, uint64_t margin) {
     static struct ochan ch[NCH];
     struct rtpproc_chan *h[NCH];
     /* every channel is created before the first scheduled call */
-    uint64_t t0 = now_ns() + margin;
+    uint64_t t0 = tu_now_ns() + margin;
     atomic_store(&glen, 0);
     for (int i = 0; i < NCH; i++) {
         memset(&ch[i], 0, sizeof(ch[i]));
@@ -90,8 +69,8 @@ static int run_slow_callback_order(struct rtpproc *p, uint64_t margin) {
         h[i] = rtpproc_create_channel(p, order_cb, &ch[i], NULL);
         CHECK(h[i] != NULL);
     }
-    int in_time = now_ns() < t0;
-    CHECK(wait_count(&glen, NCH * NCALLS, slow ? 60000 : 10000));
+    int in_time = tu_now_ns() < t0;
+    CHECK(tu_wait_count(&glen, NCH * NCALLS, slow ? 60000 : 10000));
     for (int i = 0; i < NCH; i++)
         CHECK_EQ(rtpproc_chan_close(h[i]), 0);
     if (!in_time)
@@ -167,8 +146,8 @@ static void test_bulk_small(struct rtpproc *p) {
         CHECK(atomic_load(&b[i].calls) >= 1);
     }
     for (int i = 0; i < M; i++)
-        CHECK(wait_count(&b[i].calls, b[i].total, slow ? 60000 : 10000));
-    sleep_ms(10);
+        CHECK(tu_wait_count(&b[i].calls, b[i].total, slow ? 60000 : 10000));
+    tu_sleep_ms(10);
     double overrun = 0;
     int intervals = 0;
     for (int i = 0; i < M; i++) {

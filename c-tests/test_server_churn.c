@@ -18,6 +18,7 @@
 
 #include "rtpserver.h"
 #include "testutil.h"
+#include "server_testutil.h"
 
 static atomic_int got;
 
@@ -36,13 +37,6 @@ static int open_fds(void) {
     return n;
 }
 
-static uint16_t port_of(struct rtpsrv_chan *ch) {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    CHECK_EQ(rtpsrv_chan_local_addr(ch, &ss, &len), 0);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
-
 static void churn(struct rtpsrv *srv, int total, int batch) {
     static struct rtpsrv_chan *chans[100];
     struct rtpsrv_chan_cfg cfg = { "127.0.0.1", 0, 0, 0 };
@@ -52,7 +46,7 @@ static void churn(struct rtpsrv *srv, int total, int batch) {
             chans[i] = rtpsrv_create_channel(srv, &cfg, on_pkt, NULL, &err);
             CHECK(chans[i] != NULL);
             if (i % 4 == 0) {
-                CHECK_EQ(rtpsrv_chan_set_target(chans[i], "127.0.0.1", port_of(chans[i])), 0);
+                CHECK_EQ(rtpsrv_chan_set_target(chans[i], "127.0.0.1", tu_port_of(chans[i])), 0);
                 CHECK_EQ(rtpsrv_chan_send_pkt(chans[i], "churn", 5), 0);
             }
         }

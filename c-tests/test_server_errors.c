@@ -19,6 +19,7 @@
 
 #include "rtpserver.h"
 #include "testutil.h"
+#include "server_testutil.h"
 
 static atomic_int got;
 
@@ -28,25 +29,12 @@ static void on_pkt(void *arg, const unsigned char *pkt, size_t len,
     atomic_fetch_add(&got, 1);
 }
 
-static uint64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint16_t port_of(struct rtpsrv_chan *ch) {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    CHECK_EQ(rtpsrv_chan_local_addr(ch, &ss, &len), 0);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
-
 /* The channel still moves a packet through loopback to itself. */
 static void check_alive(struct rtpsrv_chan *ch) {
     int before = atomic_load(&got);
     CHECK_EQ(rtpsrv_chan_send_pkt(ch, "alive", 5), 0);
-    uint64_t end = mono_ns() + 5000000000ull;
-    while (atomic_load(&got) == before && mono_ns() < end) usleep(1000);
+    uint64_t end = tu_now_ns() + 5000000000ull;
+    while (atomic_load(&got) == before && tu_now_ns() < end) usleep(1000);
     CHECK(atomic_load(&got) > before);
 }
 
@@ -101,7 +89,7 @@ int main(void) {
     CHECK_EQ(rtpsrv_chan_stats(good, NULL), -EINVAL);
     CHECK_EQ(rtpsrv_chan_local_addr(good, NULL, &sl), -EINVAL);
     CHECK_EQ(rtpsrv_chan_local_addr(good, &ss, NULL), -EINVAL);
-    uint16_t gport = port_of(good);
+    uint16_t gport = tu_port_of(good);
 
     /* send before set_target */
     CHECK_EQ(rtpsrv_chan_send_pkt(good, "x", 1), -EDESTADDRREQ);
@@ -124,8 +112,8 @@ int main(void) {
     int before = atomic_load(&got);
     CHECK_EQ(rtpsrv_chan_send_pkt(good, big, 65507), 0);
     CHECK_EQ(rtpsrv_chan_send_pkt(good, NULL, 0), 0); /* empty datagram is fine */
-    uint64_t end = mono_ns() + 5000000000ull;
-    while (atomic_load(&got) < before + 2 && mono_ns() < end) usleep(1000);
+    uint64_t end = tu_now_ns() + 5000000000ull;
+    while (atomic_load(&got) < before + 2 && tu_now_ns() < end) usleep(1000);
     CHECK_EQ(atomic_load(&got), before + 2);
     CHECK_EQ(rtpsrv_chan_stats(good, &st), 0);
     CHECK_EQ(st.rx_bytes, 65507);
@@ -159,11 +147,11 @@ int main(void) {
     /* fixed port: bind the port a closed channel had */
     struct rtpsrv_chan *tmp = mk(srv, "127.0.0.1", 0, 0, 0, &err);
     CHECK(tmp != NULL);
-    uint16_t fixed = port_of(tmp);
+    uint16_t fixed = tu_port_of(tmp);
     CHECK_EQ(rtpsrv_chan_close(tmp), 0);
     struct rtpsrv_chan *fx = mk(srv, "127.0.0.1", fixed, 0, 0, &err);
     CHECK(fx != NULL);
-    CHECK_EQ(port_of(fx), fixed);
+    CHECK_EQ(tu_port_of(fx), fixed);
     CHECK_EQ(rtpsrv_chan_close(fx), 0);
 
     /* descriptor exhaustion gives -EMFILE and hurts nobody */

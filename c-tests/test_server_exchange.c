@@ -18,12 +18,6 @@
 
 #define NPKT 200
 
-static uint64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 struct rx {
     pthread_mutex_t mu;
     int n;
@@ -37,7 +31,7 @@ struct rx {
 static void on_pkt(void *arg, const unsigned char *pkt, size_t len,
                    const struct sockaddr *from, socklen_t fromlen, uint64_t rtime_ns) {
     struct rx *r = arg;
-    uint64_t now = mono_ns();
+    uint64_t now = tu_now_ns();
     pthread_mutex_lock(&r->mu);
     if (r->n < NPKT && len < sizeof(r->pkts[0])) {
         memcpy(r->pkts[r->n], pkt, len);
@@ -59,8 +53,8 @@ static int count(struct rx *r) {
 }
 
 static int wait_count(struct rx *r, int want) {
-    uint64_t end = mono_ns() + 10000000000ull;
-    while (mono_ns() < end) {
+    uint64_t end = tu_now_ns() + 10000000000ull;
+    while (tu_now_ns() < end) {
         if (count(r) >= want) return 1;
         usleep(2000);
     }
@@ -140,7 +134,7 @@ int main(void) {
                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     int s = socket(AF_INET, SOCK_DGRAM, 0);
     CHECK(s >= 0);
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = tu_now_ns();
     CHECK_EQ(sendto(s, "rtime-0", 7, 0, (struct sockaddr *)&dst, sizeof(dst)), 7);
     CHECK_EQ(sendto(s, "rtime-1", 7, 0, (struct sockaddr *)&dst, sizeof(dst)), 7);
     CHECK(wait_count(&rc, 2));

@@ -29,15 +29,9 @@ static void on_pkt(void *arg, const unsigned char *pkt, size_t len,
     atomic_fetch_add(&r->n, 1);
 }
 
-static uint64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int wait_n(struct rx *r, int want) {
-    uint64_t end = mono_ns() + 5000000000ull;
-    while (atomic_load(&r->n) < want && mono_ns() < end) usleep(1000);
+    uint64_t end = tu_now_ns() + 5000000000ull;
+    while (atomic_load(&r->n) < want && tu_now_ns() < end) usleep(1000);
     return atomic_load(&r->n) >= want;
 }
 

@@ -19,12 +19,7 @@
 
 #include "rtpserver.h"
 #include "testutil.h"
-
-static uint64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+#include "server_testutil.h"
 
 struct ctx {
     atomic_int calls;
@@ -61,16 +56,9 @@ static struct ctx *new_ctx(void) {
 }
 
 static int wait_calls(struct ctx *c, int want) {
-    uint64_t end = mono_ns() + 10000000000ull;
-    while (mono_ns() < end && atomic_load(&c->calls) < want) usleep(1000);
+    uint64_t end = tu_now_ns() + 10000000000ull;
+    while (tu_now_ns() < end && atomic_load(&c->calls) < want) usleep(1000);
     return atomic_load(&c->calls) >= want;
-}
-
-static uint16_t port_of(struct rtpsrv_chan *ch) {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    CHECK_EQ(rtpsrv_chan_local_addr(ch, &ss, &len), 0);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
 static int raw_sock;
@@ -86,7 +74,7 @@ static const struct rtpsrv_chan_cfg lo = { "127.0.0.1", 0, 4, 0 };
 
 /* Sends `n` packets through the channel to itself; returns the port. */
 static uint16_t loop_self(struct rtpsrv_chan *ch) {
-    uint16_t p = port_of(ch);
+    uint16_t p = tu_port_of(ch);
     CHECK_EQ(rtpsrv_chan_set_target(ch, "127.0.0.1", p), 0);
     return p;
 }
@@ -96,7 +84,7 @@ static void test_close_releases_arg(struct rtpsrv *srv) {
     int err;
     struct rtpsrv_chan *ch = rtpsrv_create_channel(srv, &lo, on_pkt, c, &err);
     CHECK(ch != NULL);
-    uint16_t port = port_of(ch);
+    uint16_t port = tu_port_of(ch);
     poke(port, 3);
     CHECK(wait_calls(c, 3));
     CHECK_EQ(rtpsrv_chan_close(ch), 0);
@@ -110,14 +98,14 @@ static void test_close_inside_callback(struct rtpsrv *srv) {
     int err;
     struct rtpsrv_chan *ch = rtpsrv_create_channel(srv, &lo, on_pkt, c, &err);
     CHECK(ch != NULL);
-    uint16_t port = port_of(ch);
+    uint16_t port = tu_port_of(ch);
     c->port = port;
     atomic_store(&c->self_close, ch);
     /* from a plain socket: the handle is gone once pkt_in closed it */
     poke(port, 8);
     CHECK(wait_calls(c, 1));
-    uint64_t end = mono_ns() + 5000000000ull;
-    while (atomic_load(&c->close_rc) == 12345 && mono_ns() < end) usleep(1000);
+    uint64_t end = tu_now_ns() + 5000000000ull;
+    while (atomic_load(&c->close_rc) == 12345 && tu_now_ns() < end) usleep(1000);
     CHECK_EQ(atomic_load(&c->close_rc), 0);
     CHECK_EQ(atomic_load(&c->rebind), 1);
     usleep(50000);
@@ -133,7 +121,7 @@ struct flood { struct rtpsrv_chan *ch; atomic_int stop; atomic_int sent; };
 
 static void *flooder(void *arg) {
     struct flood *f = arg;
-    struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(port_of(f->ch)),
+    struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(tu_port_of(f->ch)),
                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     int s = socket(AF_INET, SOCK_DGRAM, 0);
     while (!atomic_load(&f->stop)) {
@@ -187,7 +175,7 @@ static void test_shutdown_rules(void) {
     CHECK_EQ(rtpsrv_chan_send_pkt(ch, "a", 1), -ESHUTDOWN);
     CHECK(rtpsrv_create_channel(srv, &lo, on_pkt, c, &err) == NULL);
     CHECK_EQ(err, -ESHUTDOWN);
-    CHECK_EQ(port_of(ch), port); /* handles stay valid */
+    CHECK_EQ(tu_port_of(ch), port); /* handles stay valid */
     struct rtpsrv_chan_stats st;
     CHECK_EQ(rtpsrv_chan_stats(ch, &st), 0);
     CHECK(st.rx_pkts >= 1);
@@ -239,8 +227,8 @@ static void test_dtor_inside_callback(void) {
     loop_self(ch);
     atomic_store(&s.srv, srv);
     CHECK_EQ(rtpsrv_chan_send_pkt(ch, "q", 1), 0);
-    uint64_t end = mono_ns() + 5000000000ull;
-    while (!atomic_load(&s.done) && mono_ns() < end) usleep(1000);
+    uint64_t end = tu_now_ns() + 5000000000ull;
+    while (!atomic_load(&s.done) && tu_now_ns() < end) usleep(1000);
     CHECK_EQ(atomic_load(&s.done), 1);
     usleep(20000); /* let the detached worker finish */
     CHECK_EQ(rtpsrv_chan_send_pkt(ch, "q", 1), -ESHUTDOWN);

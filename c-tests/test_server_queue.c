@@ -18,19 +18,7 @@
 
 #include "rtpserver.h"
 #include "testutil.h"
-
-static uint64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint16_t port_of(struct rtpsrv_chan *ch) {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    CHECK_EQ(rtpsrv_chan_local_addr(ch, &ss, &len), 0);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
+#include "server_testutil.h"
 
 struct seqs { pthread_mutex_t mu; int n; unsigned last; int out_of_order; };
 
@@ -71,8 +59,8 @@ static void deterministic_full(void) {
     struct rtpsrv_chan *rx = rtpsrv_create_channel(srv, &cfg, on_pkt, &s, &err);
     struct rtpsrv_chan *tx = rtpsrv_create_channel(srv, &cfg, on_pkt, &s, &err);
     CHECK(blk && rx && tx);
-    CHECK_EQ(rtpsrv_chan_set_target(blk, "127.0.0.1", port_of(blk)), 0);
-    CHECK_EQ(rtpsrv_chan_set_target(tx, "127.0.0.1", port_of(rx)), 0);
+    CHECK_EQ(rtpsrv_chan_set_target(blk, "127.0.0.1", tu_port_of(blk)), 0);
+    CHECK_EQ(rtpsrv_chan_set_target(tx, "127.0.0.1", tu_port_of(rx)), 0);
     CHECK_EQ(rtpsrv_chan_send_pkt(blk, "block", 5), 0);
     pthread_mutex_lock(&g.mu);
     while (!g.entered) pthread_cond_wait(&g.cv, &g.mu);
@@ -88,12 +76,12 @@ static void deterministic_full(void) {
     g.open = 1;
     pthread_cond_broadcast(&g.cv);
     pthread_mutex_unlock(&g.mu);
-    uint64_t end = mono_ns() + 10000000000ull;
+    uint64_t end = tu_now_ns() + 10000000000ull;
     for (;;) {
         pthread_mutex_lock(&s.mu);
         int n = s.n;
         pthread_mutex_unlock(&s.mu);
-        if (n >= 16 || mono_ns() > end) break;
+        if (n >= 16 || tu_now_ns() > end) break;
         usleep(1000);
     }
     pthread_mutex_lock(&s.mu);
@@ -119,7 +107,7 @@ int main(void) {
     struct rtpsrv_chan_cfg cfg = { "127.0.0.1", 0, 0, 0 };
     struct rtpsrv_chan *ch = rtpsrv_create_channel(srv, &cfg, on_pkt, &s, &err);
     CHECK(ch != NULL);
-    CHECK_EQ(rtpsrv_chan_set_target(ch, "127.0.0.1", port_of(ch)), 0);
+    CHECK_EQ(rtpsrv_chan_set_target(ch, "127.0.0.1", tu_port_of(ch)), 0);
     usleep(50000);
 
     static unsigned char payload[60000];
@@ -141,12 +129,12 @@ int main(void) {
 
     /* everything queued is sent (the receive side may drop 60 kB datagrams
      * when its buffer is full, but what arrives is in order) */
-    uint64_t end = mono_ns() + 10000000000ull;
+    uint64_t end = tu_now_ns() + 10000000000ull;
     do {
         CHECK_EQ(rtpsrv_chan_stats(ch, &st), 0);
         if (st.tx_pkts + st.tx_errors == (uint64_t)queued) break;
         usleep(2000);
-    } while (mono_ns() < end);
+    } while (tu_now_ns() < end);
     CHECK_EQ(st.tx_pkts + st.tx_errors, queued);
     CHECK(st.tx_pkts > 0);
     usleep(50000);
@@ -159,7 +147,7 @@ int main(void) {
     cfg.queue_size = 1;
     struct rtpsrv_chan *one = rtpsrv_create_channel(srv, &cfg, on_pkt, &s, &err);
     CHECK(one != NULL);
-    CHECK_EQ(rtpsrv_chan_set_target(one, "127.0.0.1", port_of(ch)), 0);
+    CHECK_EQ(rtpsrv_chan_set_target(one, "127.0.0.1", tu_port_of(ch)), 0);
     int refused = 0;
     for (int i = 0; i < 1000; i++)
         if (rtpsrv_chan_send_pkt(one, payload, sizeof(payload)) == -ENOBUFS) refused++;

@@ -18,22 +18,10 @@
 
 #include "rtpserver.h"
 #include "testutil.h"
+#include "server_testutil.h"
 
 #define NTHREADS 4
 #define NCHAN 4
-
-static uint64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint16_t port_of(struct rtpsrv_chan *ch) {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    CHECK_EQ(rtpsrv_chan_local_addr(ch, &ss, &len), 0);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
 
 /* packets: [thread id][sequence], 8 bytes */
 struct sink {
@@ -95,9 +83,9 @@ int main(void) {
         rx[c] = rtpsrv_create_channel(srv, &cfg, on_pkt, &sink[c], &err);
         tx[c] = rtpsrv_create_channel(srv, &cfg, on_pkt, NULL, &err);
         CHECK(rx[c] && tx[c]);
-        CHECK_EQ(rtpsrv_chan_set_target(tx[c], "127.0.0.1", port_of(rx[c])), 0);
+        CHECK_EQ(rtpsrv_chan_set_target(tx[c], "127.0.0.1", tu_port_of(rx[c])), 0);
         /* rx[c] echoes to `ret` from inside its pkt_in */
-        CHECK_EQ(rtpsrv_chan_set_target(rx[c], "127.0.0.1", port_of(ret)), 0);
+        CHECK_EQ(rtpsrv_chan_set_target(rx[c], "127.0.0.1", tu_port_of(ret)), 0);
         sink[c].echo = rx[c];
     }
     pthread_t th[NTHREADS];
@@ -108,7 +96,7 @@ int main(void) {
     for (int c = 0; c < NCHAN; c++) total_q += atomic_load(&queued[c]);
     CHECK(total_q > 0);
     /* wait until every queued packet was sent and the echoes settled */
-    uint64_t end = mono_ns() + 15000000000ull;
+    uint64_t end = tu_now_ns() + 15000000000ull;
     for (;;) {
         uint64_t sent = 0;
         for (int c = 0; c < NCHAN; c++) {
@@ -116,7 +104,7 @@ int main(void) {
             CHECK_EQ(rtpsrv_chan_stats(tx[c], &st), 0);
             sent += st.tx_pkts + st.tx_errors;
         }
-        if (sent == (uint64_t)total_q || mono_ns() > end) break;
+        if (sent == (uint64_t)total_q || tu_now_ns() > end) break;
         usleep(2000);
     }
     usleep(100000);
@@ -135,7 +123,7 @@ int main(void) {
         echo_q += atomic_load(&sink[c].n) - atomic_load(&sink[c].echo_refused);
     }
     /* every echo queued from inside pkt_in was sent */
-    end = mono_ns() + 15000000000ull;
+    end = tu_now_ns() + 15000000000ull;
     uint64_t echo_sent;
     for (;;) {
         echo_sent = 0;
@@ -144,7 +132,7 @@ int main(void) {
             CHECK_EQ(rtpsrv_chan_stats(rx[c], &st), 0);
             echo_sent += st.tx_pkts + st.tx_errors;
         }
-        if (echo_sent == (uint64_t)echo_q || mono_ns() > end) break;
+        if (echo_sent == (uint64_t)echo_q || tu_now_ns() > end) break;
         usleep(2000);
     }
     CHECK_EQ(echo_sent, echo_q);

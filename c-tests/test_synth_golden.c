@@ -29,12 +29,6 @@ static void check_hdr(const unsigned char *p, int marker, int pt, unsigned seq, 
     CHECK_EQ(ssrc, 0x11223344u);
 }
 
-static uint64_t mono_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static int all_zero(const unsigned char *p, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (p[i] != 0)
@@ -63,12 +57,12 @@ int main(void) {
     rsynth_pkt_free(p);
 
     /* sequence number wraps on the wire, keeps counting in rsynth_seq */
-    uint64_t t_pkt = mono_ns();     /* the last packet is sent after this */
+    uint64_t t_pkt = tu_now_ns();     /* the last packet is sent after this */
     for (int i = 0; i < 16; i++)
         rsynth_pkt_free(rsynth_next_pkt(rs, 0, 0));
     struct rsynth_seq st;
     rsynth_resync(rs, &st);
-    uint64_t t_r1 = mono_ns();
+    uint64_t t_r1 = tu_now_ns();
     CHECK_EQ(st.seq, 0xffeeULL + 18);
     CHECK_EQ(st.ts, 0x89abcdeeULL + 18 * 160);
 
@@ -78,7 +72,7 @@ int main(void) {
     nanosleep(&pause, NULL);
     struct rsynth_seq st2;
     rsynth_resync(rs, &st2);
-    uint64_t t_r2 = mono_ns();
+    uint64_t t_r2 = tu_now_ns();
     CHECK_EQ(st2.seq, st.seq);
     /* the first resync moved ts by (its time - last packet) at 8 kHz */
     CHECK(st2.ts >= st.ts && st2.ts - st.ts <= (t_r1 - t_pkt) * 8 / 1000000 + 1);

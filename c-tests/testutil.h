@@ -2,8 +2,12 @@
 #ifndef RTPSYNTH_TESTUTIL_H
 #define RTPSYNTH_TESTUTIL_H
 
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 static int tu_checks;
@@ -46,6 +50,29 @@ static inline long tu_scaled(long normal, long under_valgrind) {
     printf("%s: %d checks passed\n", name, tu_checks); \
     return 0; \
 } while (0)
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline uint64_t tu_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static inline void tu_sleep_ms(unsigned ms) {
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+/* Poll until *counter >= n or timeout_ms passes; 1 if reached. */
+static inline int tu_wait_count(atomic_int *counter, int n, unsigned timeout_ms) {
+    uint64_t end = tu_now_ns() + timeout_ms * 1000000ULL;
+    while (tu_now_ns() < end) {
+        if (atomic_load(counter) >= n)
+            return 1;
+        tu_sleep_ms(2);
+    }
+    return atomic_load(counter) >= n;
+}
 
 /* Deterministic xorshift generator for reproducible random streams. */
 static inline unsigned int tu_rand(unsigned long long *s) {

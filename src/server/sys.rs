@@ -206,6 +206,18 @@ pub fn eventfd_drain(fd: RawFd) {
     unsafe { libc::read(fd, (&mut v as *mut u64).cast(), 8) };
 }
 
+/// One datagram's header for recvmmsg/sendmmsg: an address and one iovec.
+fn set_mmsghdr(h: &mut libc::mmsghdr, name: *mut libc::c_void, namelen: libc::socklen_t, iov: *mut libc::iovec) {
+    h.msg_hdr.msg_name = name;
+    h.msg_hdr.msg_namelen = namelen;
+    h.msg_hdr.msg_iov = iov;
+    h.msg_hdr.msg_iovlen = 1;
+    h.msg_hdr.msg_control = std::ptr::null_mut();
+    h.msg_hdr.msg_controllen = 0;
+    h.msg_hdr.msg_flags = 0;
+    h.msg_len = 0;
+}
+
 /// Reusable buffers for one `recvmmsg` call of up to `n` datagrams.
 pub struct RecvBatch {
     bufs: Vec<u8>,
@@ -236,15 +248,9 @@ impl RecvBatch {
         for i in 0..n {
             // SAFETY: i * RECV_STRIDE + RECV_BUF <= bufs.len().
             self.iovs[i] = libc::iovec { iov_base: unsafe { base.add(i * RECV_STRIDE) }.cast(), iov_len: RECV_BUF };
-            let h = &mut self.hdrs[i];
-            h.msg_hdr.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast();
-            h.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-            h.msg_hdr.msg_iov = &mut self.iovs[i];
-            h.msg_hdr.msg_iovlen = 1;
-            h.msg_hdr.msg_control = std::ptr::null_mut();
-            h.msg_hdr.msg_controllen = 0;
-            h.msg_hdr.msg_flags = 0;
-            h.msg_len = 0;
+            let name = (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast();
+            let namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            set_mmsghdr(&mut self.hdrs[i], name, namelen, &mut self.iovs[i]);
         }
         // SAFETY: hdrs[..n] point to live buffers, iovecs and address
         // storage owned by self, none of which move during the call.
@@ -288,15 +294,7 @@ impl SendBatch {
         }
         for (i, pkt) in pkts.iter().enumerate().take(n) {
             self.iovs[i] = libc::iovec { iov_base: pkt.as_ptr() as *mut libc::c_void, iov_len: pkt.len() };
-            let h = &mut self.hdrs[i];
-            h.msg_hdr.msg_name = dest.as_ptr() as *mut libc::c_void;
-            h.msg_hdr.msg_namelen = dest.len();
-            h.msg_hdr.msg_iov = &mut self.iovs[i];
-            h.msg_hdr.msg_iovlen = 1;
-            h.msg_hdr.msg_control = std::ptr::null_mut();
-            h.msg_hdr.msg_controllen = 0;
-            h.msg_hdr.msg_flags = 0;
-            h.msg_len = 0;
+            set_mmsghdr(&mut self.hdrs[i], dest.as_ptr() as *mut libc::c_void, dest.len(), &mut self.iovs[i]);
         }
         // SAFETY: hdrs[..n] point to `dest` and to the packets' buffers,
         // all borrowed for the duration of the call; sendmmsg only reads them.
