@@ -94,9 +94,13 @@ mod frame_cache {
     pub fn give(p: NonNull<rtp_frame>) {
         let kept = CACHE
             .try_with(|c| match c.try_borrow_mut() {
+                // try_reserve: never abort on a failed allocation here
                 Ok(mut c) if c.0.len() < MAX => {
-                    c.0.push(p);
-                    true
+                    let room = c.0.try_reserve(1).is_ok();
+                    if room {
+                        c.0.push(p);
+                    }
+                    room
                 }
                 _ => false,
             })
@@ -261,14 +265,16 @@ pub unsafe extern "C" fn rtpjbuf_dtor(rjbp: *mut c_void) {
 /// `rtpjbuf_udp_in`/`rtpjbuf_flush` and not yet freed.
 #[no_mangle]
 pub unsafe extern "C" fn rtpjbuf_frame_dtor(rfp: *mut c_void) {
-    let f = rfp.cast::<rtp_frame>();
-    // SAFETY: per the contract, a non-NULL `f` points to a readable frame.
-    if f.is_null() || unsafe { (*f).type_ } == RFT_ERS {
-        return;
-    }
-    if let Some(p) = NonNull::new(f) {
-        frame_cache::give(p);
-    }
+    super::ffi_boundary!((), {
+        let f = rfp.cast::<rtp_frame>();
+        // SAFETY: per the contract, a non-NULL `f` points to a readable frame.
+        if f.is_null() || unsafe { (*f).type_ } == RFT_ERS {
+            return;
+        }
+        if let Some(p) = NonNull::new(f) {
+            frame_cache::give(p);
+        }
+    })
 }
 
 /// Take in one datagram; see rtpjbuf.h for the lists returned.

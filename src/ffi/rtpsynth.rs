@@ -54,9 +54,11 @@ fn draw() -> u32 {
 /// each: SSRC, timestamp, sequence number); NULL restores `random()`.
 #[no_mangle]
 pub extern "C" fn rsynth_set_randfunc(func: rsynth_randfunc_t, arg: *mut c_void) {
-    let mut r = RAND.lock();
-    r.func = func;
-    r.arg = if func.is_some() { arg } else { ptr::null_mut() };
+    super::ffi_boundary!((), {
+        let mut r = RAND.lock();
+        r.func = func;
+        r.arg = if func.is_some() { arg } else { ptr::null_mut() };
+    })
 }
 
 fn synth<'a>(ri: *mut c_void) -> Option<&'a mut Synth> {
