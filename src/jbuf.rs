@@ -25,7 +25,9 @@ const UNSET: u64 = u64::MAX;
 pub struct Frame<T> {
     pub lseq: u64,
     /// Calls that saw this frame as the stale tail of a nearly full buffer.
-    pub jbcnt: u64,
+    /// (Never above the capacity, which is a u32: kept small so that frames
+    /// move cheaply inside the ring.)
+    pub jbcnt: u32,
     pub ts: u32,
     pub item: T,
 }
@@ -105,8 +107,8 @@ impl<T> JitterBuffer<T> {
             return None;
         }
         let tail = self.pending.back_mut()?;
-        tail.jbcnt += 1;
-        if tail.jbcnt < self.capacity as u64 {
+        tail.jbcnt = tail.jbcnt.saturating_add(1);
+        if tail.jbcnt < self.capacity {
             return None;
         }
         let f = self.pending.pop_back()?;

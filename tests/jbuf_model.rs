@@ -317,7 +317,7 @@ impl Sink<u32> for VecSink {
         self.ready.push(Item::Ers { start: e.lseq_start, end: e.lseq_end, ts_diff: e.ts_diff });
     }
     fn ready(&mut self, f: Frame<u32>) {
-        self.ready.push(Item::Rtp { id: f.item, lseq: f.lseq, jbcnt: f.jbcnt });
+        self.ready.push(Item::Rtp { id: f.item, lseq: f.lseq, jbcnt: f.jbcnt as u64 });
     }
     fn drop_run(&mut self) {
         self.runs.push(Vec::new());
@@ -326,7 +326,7 @@ impl Sink<u32> for VecSink {
         if self.runs.is_empty() {
             self.runs.push(Vec::new());
         }
-        self.runs.last_mut().unwrap().push(Item::Rtp { id: f.item, lseq: f.lseq, jbcnt: f.jbcnt });
+        self.runs.last_mut().unwrap().push(Item::Rtp { id: f.item, lseq: f.lseq, jbcnt: f.jbcnt as u64 });
     }
 }
 

@@ -127,7 +127,7 @@ impl HeapFrame {
         let fr = hf.get();
         // Frames carried by the buffer are RTP frames (union member `rtp`).
         fr.body.rtp.lseq = f.lseq;
-        fr.body.rtp.jbcnt = f.jbcnt;
+        fr.body.rtp.jbcnt = f.jbcnt as u64;
         fr.next = ptr::null_mut();
         let p = hf.0.as_ptr();
         std::mem::forget(hf);
