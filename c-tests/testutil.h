@@ -10,7 +10,8 @@
 #include <time.h>
 #include <string.h>
 
-static int tu_checks;
+/* atomic: threaded tests CHECK from several threads */
+static atomic_int tu_checks;
 
 #define CHECK(cond) do { \
     tu_checks++; \
@@ -47,7 +48,7 @@ static inline long tu_scaled(long normal, long under_valgrind) {
 }
 
 #define TEST_DONE(name) do { \
-    printf("%s: %d checks passed\n", name, tu_checks); \
+    printf("%s: %d checks passed\n", name, (int)atomic_load(&tu_checks)); \
     return 0; \
 } while (0)
 
