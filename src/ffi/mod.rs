@@ -12,6 +12,28 @@ macro_rules! ffi_boundary {
 }
 pub(crate) use ffi_boundary;
 
+/// Store `e` in `*err` when `err` is not NULL (constructors' error out-param).
+pub(crate) fn set_err(err: *mut std::ffi::c_int, e: std::ffi::c_int) {
+    if !err.is_null() {
+        // SAFETY: a non-NULL `err` points to a writable int per every header.
+        unsafe { *err = e };
+    }
+}
+
+/// The caller's `len` bytes at `p` as a slice: empty for `len == 0` (any
+/// `p`), None for a NULL `p` with `len > 0`.
+///
+/// # Safety
+/// A non-NULL `p` must point to `len` readable bytes that outlive `'a`.
+pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize) -> Option<&'a [u8]> {
+    match (p.is_null(), len) {
+        (_, 0) => Some(&[]),
+        (true, _) => None,
+        // SAFETY: non-NULL with `len` readable bytes per this fn's contract.
+        (false, n) => Some(unsafe { std::slice::from_raw_parts(p, n) }),
+    }
+}
+
 pub mod error;
 pub mod rtp;
 pub mod rtpjbuf;

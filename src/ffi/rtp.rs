@@ -103,12 +103,8 @@ pub unsafe extern "C" fn rtp_packet_parse_raw(buf: *const u8, size: usize, rinfo
     super::ffi_boundary!(RTP_PARSER_NOTPARSED, {
         // SAFETY: the caller passes a writable rtp_info or NULL.
         let Some(info) = (unsafe { rinfo.as_mut() }) else { return RTP_PARSER_NOTPARSED };
-        let data: &[u8] = match (buf.is_null(), size) {
-            (_, 0) => &[],
-            (true, _) => return RTP_PARSER_NOTPARSED,
-            // SAFETY: non-NULL, and the caller guarantees `size` readable bytes.
-            (false, n) => unsafe { std::slice::from_raw_parts(buf, n) },
-        };
+        // SAFETY: a non-NULL `buf` has `size` readable bytes per the contract.
+        let Some(data) = (unsafe { super::bytes(buf, size) }) else { return RTP_PARSER_NOTPARSED };
         parse_into(data, info)
     })
 }

@@ -286,12 +286,8 @@ pub unsafe extern "C" fn rtpjbuf_frame_dtor(rfp: *mut c_void) {
 pub unsafe extern "C" fn rtpjbuf_udp_in(rjbp: *mut c_void, data: *const u8, size: usize) -> rjb_udp_in_r {
     super::ffi_boundary!(failed(RJB_EINVAL), {
         let Some(inst) = instance(rjbp) else { return failed(RJB_EINVAL) };
-        let bytes: &[u8] = match (data.is_null(), size) {
-            (_, 0) => &[],
-            (true, _) => return failed(RJB_EINVAL),
-            // SAFETY: non-NULL with `size` readable bytes per the contract.
-            (false, n) => unsafe { std::slice::from_raw_parts(data, n) },
-        };
+        // SAFETY: a non-NULL `data` has `size` readable bytes per the contract.
+        let Some(bytes) = (unsafe { super::bytes(data, size) }) else { return failed(RJB_EINVAL) };
         let Instance { core, ers } = inst;
         let mut sink = ListSink::new(ers);
         if let Some(stale) = core.purge_stale_tail() {

@@ -37,14 +37,6 @@ fn errno(e: OpusError) -> c_int {
     }
 }
 
-/// Store `e` in `*err` when `err` is not NULL.
-fn set_err(err: *mut c_int, e: c_int) {
-    if !err.is_null() {
-        // SAFETY: a non-NULL `err` points to a writable int per the API.
-        unsafe { *err = e };
-    }
-}
-
 /// New encoder; NULL on error with the error in *err.
 ///
 /// # Safety
@@ -53,17 +45,17 @@ fn set_err(err: *mut c_int, e: c_int) {
 pub unsafe extern "C" fn rtpopus_enc_ctor(srate: c_int, channels: c_int, application: c_int, err: *mut c_int) -> *mut rtpopus_enc {
     super::ffi_boundary!(
         {
-            set_err(err, -libc::ENOMEM);
+            super::set_err(err, -libc::ENOMEM);
             ptr::null_mut()
         },
         {
             match Encoder::new(srate, channels, application) {
                 Ok(core) => {
-                    set_err(err, 0);
+                    super::set_err(err, 0);
                     Box::into_raw(Box::new(rtpopus_enc { core }))
                 }
                 Err(e) => {
-                    set_err(err, errno(e));
+                    super::set_err(err, errno(e));
                     ptr::null_mut()
                 }
             }
@@ -155,17 +147,17 @@ pub unsafe extern "C" fn rtpopus_enc_dtor(e: *mut rtpopus_enc) {
 pub unsafe extern "C" fn rtpopus_dec_ctor(srate: c_int, channels: c_int, err: *mut c_int) -> *mut rtpopus_dec {
     super::ffi_boundary!(
         {
-            set_err(err, -libc::ENOMEM);
+            super::set_err(err, -libc::ENOMEM);
             ptr::null_mut()
         },
         {
             match Decoder::new(srate, channels) {
                 Ok(core) => {
-                    set_err(err, 0);
+                    super::set_err(err, 0);
                     Box::into_raw(Box::new(rtpopus_dec { core }))
                 }
                 Err(e) => {
-                    set_err(err, errno(e));
+                    super::set_err(err, errno(e));
                     ptr::null_mut()
                 }
             }

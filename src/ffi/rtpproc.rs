@@ -61,13 +61,6 @@ fn errno_of(e: Error) -> c_int {
     }
 }
 
-fn set_err(err: *mut c_int, v: c_int) {
-    if !err.is_null() {
-        // SAFETY: a non-NULL `err` points to a writable int per the header.
-        unsafe { *err = v };
-    }
-}
-
 /// # Safety
 /// `p` is NULL or a live handle from `rtpproc_get`/`rtpproc_ctor`.
 unsafe fn proc_ref<'a>(p: *mut rtpproc) -> Option<&'a rtpproc> {
@@ -105,17 +98,17 @@ pub extern "C" fn rtpproc_get() -> *mut rtpproc {
 pub unsafe extern "C" fn rtpproc_ctor(err: *mut c_int) -> *mut rtpproc {
     super::ffi_boundary!(
         {
-            set_err(err, -libc::ENOMEM);
+            super::set_err(err, -libc::ENOMEM);
             ptr::null_mut()
         },
         {
             match Proc::new() {
                 Ok(core) => {
-                    set_err(err, 0);
+                    super::set_err(err, 0);
                     Box::into_raw(Box::new(rtpproc { core }))
                 }
                 Err(e) => {
-                    set_err(err, errno_of(e));
+                    super::set_err(err, errno_of(e));
                     ptr::null_mut()
                 }
             }
@@ -134,22 +127,22 @@ pub unsafe extern "C" fn rtpproc_create_channel(
 ) -> *mut rtpproc_chan {
     super::ffi_boundary!(
         {
-            set_err(err, -libc::ENOMEM);
+            super::set_err(err, -libc::ENOMEM);
             ptr::null_mut()
         },
         {
             // SAFETY: per the function's contract.
             let (Some(p), Some(f)) = (unsafe { proc_ref(p) }, cb) else {
-                set_err(err, -libc::EINVAL);
+                super::set_err(err, -libc::EINVAL);
                 return ptr::null_mut();
             };
             match p.core.create_channel(Box::new(CTask { f, arg })) {
                 Ok(core) => {
-                    set_err(err, 0);
+                    super::set_err(err, 0);
                     Box::into_raw(Box::new(rtpproc_chan { core }))
                 }
                 Err(e) => {
-                    set_err(err, errno_of(e));
+                    super::set_err(err, errno_of(e));
                     ptr::null_mut()
                 }
             }

@@ -49,13 +49,6 @@ pub struct rtpsrv_chan_stats {
     pub tx_errors: u64,
 }
 
-fn set_err(err: *mut c_int, v: c_int) {
-    if !err.is_null() {
-        // SAFETY: a non-NULL `err` points to a writable int per the header.
-        unsafe { *err = v };
-    }
-}
-
 /// The C callback and its argument, moved to the worker thread.
 struct CCallback {
     f: unsafe extern "C" fn(*mut c_void, *const u8, usize, *const libc::sockaddr, libc::socklen_t, u64),
@@ -102,17 +95,17 @@ fn chan_ref<'a>(ch: *const rtpsrv_chan) -> Option<&'a rtpsrv_chan> {
 pub extern "C" fn rtpsrv_ctor(tick_hz: c_uint, err: *mut c_int) -> *mut rtpsrv {
     super::ffi_boundary!(
         {
-            set_err(err, -libc::ENOMEM);
+            super::set_err(err, -libc::ENOMEM);
             ptr::null_mut()
         },
         {
             match Server::new(tick_hz) {
                 Ok(core) => {
-                    set_err(err, 0);
+                    super::set_err(err, 0);
                     Box::into_raw(Box::new(rtpsrv { core }))
                 }
                 Err(e) => {
-                    set_err(err, -e);
+                    super::set_err(err, -e);
                     ptr::null_mut()
                 }
             }
@@ -135,12 +128,12 @@ pub unsafe extern "C" fn rtpsrv_create_channel(
 ) -> *mut rtpsrv_chan {
     super::ffi_boundary!(
         {
-            set_err(err, -libc::ENOMEM);
+            super::set_err(err, -libc::ENOMEM);
             ptr::null_mut()
         },
         {
             let fail = |e: c_int| {
-                set_err(err, e);
+                super::set_err(err, e);
                 ptr::null_mut()
             };
             let Some(s) = srv_ref(srv) else { return fail(-libc::EINVAL) };
@@ -160,7 +153,7 @@ pub unsafe extern "C" fn rtpsrv_create_channel(
             let cb = CCallback { f, arg };
             match s.core.create_channel(&ccfg, Box::new(move |p, a, l, t| cb.call(p, a, l, t))) {
                 Ok(core) => {
-                    set_err(err, 0);
+                    super::set_err(err, 0);
                     Box::into_raw(Box::new(rtpsrv_chan { core }))
                 }
                 Err(e) => fail(-e),
@@ -225,12 +218,8 @@ pub unsafe extern "C" fn rtpsrv_chan_send_pkt(ch: *mut rtpsrv_chan, pkt: *const 
         if len > MAX_DATAGRAM {
             return -libc::EMSGSIZE;
         }
-        let bytes: &[u8] = match (pkt.is_null(), len) {
-            (_, 0) => &[],
-            (true, _) => return -libc::EINVAL,
-            // SAFETY: non-NULL with `len` readable bytes per the contract.
-            (false, n) => unsafe { std::slice::from_raw_parts(pkt.cast::<u8>(), n) },
-        };
+        // SAFETY: a non-NULL `pkt` has `len` readable bytes per the contract.
+        let Some(bytes) = (unsafe { super::bytes(pkt.cast(), len) }) else { return -libc::EINVAL };
         match c.core.send(bytes) {
             Ok(()) => 0,
             Err(e) => -e,
