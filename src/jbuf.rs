@@ -310,11 +310,6 @@ impl<T> JitterBuffer<T> {
             sink.ready(f);
         }
     }
-
-    /// Drain held packets without releasing them (teardown).
-    pub fn take_all(&mut self) -> impl Iterator<Item = Frame<T>> + '_ {
-        std::iter::from_fn(|| self.pending.pop_front())
-    }
 }
 
 #[cfg(test)]
