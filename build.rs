@@ -16,12 +16,19 @@ fn main() {
 
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,librtpsynth.so.1");
-        println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", root.join("rtpsynth.map").display());
+        println!(
+            "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
+            root.join("rtpsynth.map").display()
+        );
     }
 
     let decls = out.join("rtpsynth_ffi_decls.h");
     let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
-    match cbindgen::Builder::new().with_crate(&root).with_config(config).generate() {
+    match cbindgen::Builder::new()
+        .with_crate(&root)
+        .with_config(config)
+        .generate()
+    {
         Ok(b) => {
             b.write_to_file(&decls);
         }

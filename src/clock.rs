@@ -15,11 +15,16 @@ use std::sync::OnceLock;
 
 /// Nanoseconds of CLOCK_MONOTONIC.
 pub fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC is always
     // supported on Linux, so the call cannot fail.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
 }
 
 #[derive(Clone, Copy)]
@@ -36,7 +41,10 @@ fn tsc_anchor() -> Option<Anchor> {
             return None;
         }
         let ns = monotonic_ns();
-        Some(Anchor { tsc: read_tsc()?, ns })
+        Some(Anchor {
+            tsc: read_tsc()?,
+            ns,
+        })
     })
 }
 
@@ -55,13 +63,17 @@ fn tsc_trusted() -> bool {
     if cfg!(not(target_arch = "x86_64")) || std::env::var_os("RTPSYNTH_NO_TSC").is_some() {
         return false;
     }
-    let src = std::fs::read_to_string("/sys/devices/system/clocksource/clocksource0/current_clocksource")
-        .unwrap_or_default();
+    let src =
+        std::fs::read_to_string("/sys/devices/system/clocksource/clocksource0/current_clocksource")
+            .unwrap_or_default();
     if src.trim() != "tsc" {
         return false;
     }
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let flags = cpuinfo.lines().find(|l| l.starts_with("flags")).unwrap_or("");
+    let flags = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .unwrap_or("");
     let has = |f: &str| flags.split_whitespace().any(|w| w == f);
     has("constant_tsc") && has("nonstop_tsc")
 }
@@ -117,6 +129,9 @@ mod tests {
         let e = s.elapsed_ns();
         let real = monotonic_ns() - t0;
         // elapsed is measured before `real`, from a stamp taken before `t0`
-        assert!(e + 200_000 > real && e < real + 200_000, "elapsed {e} vs {real}");
+        assert!(
+            e + 200_000 > real && e < real + 200_000,
+            "elapsed {e} vs {real}"
+        );
     }
 }

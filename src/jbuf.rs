@@ -133,7 +133,16 @@ impl<T> JitterBuffer<T> {
                 lseq = self.wrap_out(lseq, self.last_lseq);
                 if lseq <= self.last_lseq {
                     let dup = lseq == self.last_lseq;
-                    return self.reject(Frame { lseq, jbcnt: 0, ts, item }, dup, sink);
+                    return self.reject(
+                        Frame {
+                            lseq,
+                            jbcnt: 0,
+                            ts,
+                            item,
+                        },
+                        dup,
+                        sink,
+                    );
                 }
             }
             return self.first_pending(lseq, ts, item, warm_up, sink);
@@ -151,7 +160,16 @@ impl<T> JitterBuffer<T> {
                     // packets twice. It is late: drop it as such (found by
                     // fuzz_jbuf; the one deliberate deviation on input the
                     // original survives, documented in rtpjbuf.h).
-                    return self.reject(Frame { lseq, jbcnt: 0, ts, item }, false, sink);
+                    return self.reject(
+                        Frame {
+                            lseq,
+                            jbcnt: 0,
+                            ts,
+                            item,
+                        },
+                        false,
+                        sink,
+                    );
                 }
             } else {
                 lseq = self.wrap_out(lseq, self.last_max_lseq);
@@ -159,7 +177,16 @@ impl<T> JitterBuffer<T> {
             if !warm_up && lseq <= self.last_lseq {
                 // the original compares the distance truncated to an int
                 let dup = self.last_lseq.wrapping_sub(lseq) as u32 == 0;
-                return self.reject(Frame { lseq, jbcnt: 0, ts, item }, dup, sink);
+                return self.reject(
+                    Frame {
+                        lseq,
+                        jbcnt: 0,
+                        ts,
+                        item,
+                    },
+                    dup,
+                    sink,
+                );
             }
             if self.pending.is_empty() {
                 return self.first_pending(lseq, ts, item, warm_up, sink);
@@ -167,13 +194,35 @@ impl<T> JitterBuffer<T> {
         }
         let (pos, dup) = self.pending.position_after(lseq);
         if dup {
-            return self.reject(Frame { lseq, jbcnt: 0, ts, item }, true, sink);
+            return self.reject(
+                Frame {
+                    lseq,
+                    jbcnt: 0,
+                    ts,
+                    item,
+                },
+                true,
+                sink,
+            );
         }
         if pos == self.pending.len() {
             self.last_max_lseq = lseq;
-            self.pending.push_back(Frame { lseq, jbcnt: 0, ts, item });
+            self.pending.push_back(Frame {
+                lseq,
+                jbcnt: 0,
+                ts,
+                item,
+            });
         } else {
-            self.pending.insert(pos, Frame { lseq, jbcnt: 0, ts, item });
+            self.pending.insert(
+                pos,
+                Frame {
+                    lseq,
+                    jbcnt: 0,
+                    ts,
+                    item,
+                },
+            );
         }
         let head = self.pending.front().map_or(0, |f| f.lseq);
         let next_due = !warm_up && head == self.last_lseq.wrapping_add(1);
@@ -206,10 +255,26 @@ impl<T> JitterBuffer<T> {
 
     /// The packet lands in an empty buffer: deliver it at once if it is the
     /// next one expected (or lseq 0 on a fresh buffer), else hold it.
-    fn first_pending<S: Sink<T>>(&mut self, lseq: u64, ts: u32, item: T, warm_up: bool, sink: &mut S) {
+    fn first_pending<S: Sink<T>>(
+        &mut self,
+        lseq: u64,
+        ts: u32,
+        item: T,
+        warm_up: bool,
+        sink: &mut S,
+    ) {
         self.last_max_lseq = lseq;
-        let deliver = if warm_up { lseq == 0 } else { self.last_lseq == lseq.wrapping_sub(1) };
-        let f = Frame { lseq, jbcnt: 0, ts, item };
+        let deliver = if warm_up {
+            lseq == 0
+        } else {
+            self.last_lseq == lseq.wrapping_sub(1)
+        };
+        let f = Frame {
+            lseq,
+            jbcnt: 0,
+            ts,
+            item,
+        };
         if deliver {
             self.save_last(lseq, ts);
             sink.ready(f);
@@ -219,7 +284,9 @@ impl<T> JitterBuffer<T> {
     }
 
     fn release_head_run<S: Sink<T>>(&mut self, warm_up: bool, sink: &mut S) {
-        let Some(head) = self.pending.front() else { return };
+        let Some(head) = self.pending.front() else {
+            return;
+        };
         if !warm_up {
             if let Some(e) = self.erasure_before(head.lseq, head.ts) {
                 sink.erasure(e);
@@ -230,7 +297,9 @@ impl<T> JitterBuffer<T> {
             if prev.is_some_and(|p| p.wrapping_add(1) != f.lseq) {
                 break;
             }
-            let Some(f) = self.pending.pop_front() else { break };
+            let Some(f) = self.pending.pop_front() else {
+                break;
+            };
             prev = Some(f.lseq);
             self.save_last(f.lseq, f.ts);
             sink.ready(f);
@@ -255,7 +324,11 @@ impl<T> JitterBuffer<T> {
             Some(d) => ts_gap.wrapping_mul(missing) / d,
             None => ts_gap,
         };
-        Some(Erasure { lseq_start, lseq_end, ts_diff })
+        Some(Erasure {
+            lseq_start,
+            lseq_end,
+            ts_diff,
+        })
     }
 
     fn save_last(&mut self, lseq: u64, ts: u32) {
@@ -272,8 +345,14 @@ impl<T> JitterBuffer<T> {
             // capacity-1 buffer can hold one, see `insert`): the original
             // abort()s here; they are late, drop them (found by fuzz_jbuf).
             let mut first = true;
-            while self.pending.front().is_some_and(|f| f.lseq <= self.last_lseq) {
-                let Some(f) = self.pending.pop_front() else { break };
+            while self
+                .pending
+                .front()
+                .is_some_and(|f| f.lseq <= self.last_lseq)
+            {
+                let Some(f) = self.pending.pop_front() else {
+                    break;
+                };
                 if first {
                     sink.drop_run();
                     first = false;
@@ -282,18 +361,25 @@ impl<T> JitterBuffer<T> {
                 sink.dropped(f);
             }
         }
-        let Some(last) = self.pending.back() else { return };
+        let Some(last) = self.pending.back() else {
+            return;
+        };
         let (last_lseq, last_ts) = (last.lseq, last.ts);
         let n = self.pending.len();
         let mut start = n - 1;
         while start > 0 && self.lseq_at(start - 1).wrapping_add(1) == self.lseq_at(start) {
             start -= 1;
         }
-        let ers = self.pending.get(start).and_then(|h| self.erasure_before(h.lseq, h.ts));
+        let ers = self
+            .pending
+            .get(start)
+            .and_then(|h| self.erasure_before(h.lseq, h.ts));
         self.save_last(last_lseq, last_ts);
         let mut prev: Option<u64> = None;
         for i in 0..n {
-            let Some(f) = self.pending.pop_front() else { break };
+            let Some(f) = self.pending.pop_front() else {
+                break;
+            };
             if i < start {
                 if prev.map_or(true, |p| p.wrapping_add(1) != f.lseq) {
                     sink.drop_run();

@@ -50,7 +50,13 @@ impl Synth {
     /// With `filled`, `buf` holds the payload at offset 0 and it is moved
     /// behind the header; without, the payload is zeroed. Everything after
     /// the packet up to `buf.len()` is zeroed.
-    pub fn next_into(&mut self, plen: usize, pt: i32, buf: &mut [u8], filled: bool) -> Option<usize> {
+    pub fn next_into(
+        &mut self,
+        plen: usize,
+        pt: i32,
+        buf: &mut [u8],
+        filled: bool,
+    ) -> Option<usize> {
         let hl = RTP_HDR_LEN;
         let rs = hl.checked_add(plen)?;
         if rs > buf.len() {

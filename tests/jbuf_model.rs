@@ -63,7 +63,11 @@ struct Pkt {
 
 impl Pkt {
     fn item(&self) -> Item {
-        Item::Rtp { id: self.id, lseq: self.lseq, jbcnt: self.jbcnt }
+        Item::Rtp {
+            id: self.id,
+            lseq: self.lseq,
+            jbcnt: self.jbcnt,
+        }
     }
 }
 
@@ -117,12 +121,23 @@ fn model_parse(b: &[u8]) -> Result<(u16, u32), i32> {
     if b.len() < off + pad {
         return Err(-6);
     }
-    Ok((u16::from_be_bytes([b[2], b[3]]), u32::from_be_bytes([b[4], b[5], b[6], b[7]])))
+    Ok((
+        u16::from_be_bytes([b[2], b[3]]),
+        u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
+    ))
 }
 
 impl Model {
     fn new(capacity: u32) -> Model {
-        Model { last_lseq: DEF, last_ts: 0, last_max_lseq: DEF, lseq_mask: 0, capacity, size: 0, list: Vec::new() }
+        Model {
+            last_lseq: DEF,
+            last_ts: 0,
+            last_max_lseq: DEF,
+            lseq_mask: 0,
+            capacity,
+            size: 0,
+            list: Vec::new(),
+        }
     }
 
     fn purge_stale_tail(&mut self) -> Option<Pkt> {
@@ -155,12 +170,22 @@ impl Model {
             fp.ts - self.last_ts
         };
         let lseq_diff = end.wrapping_sub(start).wrapping_add(1) as u32;
-        check(lseq_diff.wrapping_add(1) != 0, "insert_ers_frame: division by zero")?;
-        Ok(Some(Item::Ers { start, end, ts_diff: ts_diff.wrapping_mul(lseq_diff) / lseq_diff.wrapping_add(1) }))
+        check(
+            lseq_diff.wrapping_add(1) != 0,
+            "insert_ers_frame: division by zero",
+        )?;
+        Ok(Some(Item::Ers {
+            start,
+            end,
+            ts_diff: ts_diff.wrapping_mul(lseq_diff) / lseq_diff.wrapping_add(1),
+        }))
     }
 
     fn save_last(&mut self, p: &Pkt) -> Result<(), Undefined> {
-        check(self.last_lseq == DEF || self.last_lseq < p.lseq, "save_last")?;
+        check(
+            self.last_lseq == DEF || self.last_lseq < p.lseq,
+            "save_last",
+        )?;
         self.last_lseq = p.lseq;
         self.last_ts = p.ts;
         Ok(())
@@ -178,11 +203,18 @@ impl Model {
                 return Ok(out);
             }
         };
-        let mut fp = Pkt { id, lseq: self.lseq_mask | seq as u64, jbcnt: 0, ts };
+        let mut fp = Pkt {
+            id,
+            lseq: self.lseq_mask | seq as u64,
+            jbcnt: 0,
+            ts,
+        };
         let warm_up = self.last_lseq == DEF;
         if self.last_max_lseq != DEF {
             check(
-                self.list.is_empty() || warm_up || self.list[0].lseq.wrapping_sub(1) > self.last_lseq,
+                self.list.is_empty()
+                    || warm_up
+                    || self.list[0].lseq.wrapping_sub(1) > self.last_lseq,
                 "udp_in: head precedes last_lseq",
             )?;
             if self.last_max_lseq % 65536 < 536 && seq > 65000 {
@@ -211,10 +243,17 @@ impl Model {
             check(self.size == 0, "udp_in: size")?;
             check(self.last_max_lseq < fp.lseq, "udp_in: last_max_lseq")?;
         } else {
-            check(self.list.is_empty(), "udp_in: lms warm-up with a non-empty list")?;
+            check(
+                self.list.is_empty(),
+                "udp_in: lms warm-up with a non-empty list",
+            )?;
         }
         // lms_init
-        if !warm_up && self.last_lseq.wrapping_add(1) != fp.lseq && fp.lseq <= self.last_lseq && self.capacity >= 2 {
+        if !warm_up
+            && self.last_lseq.wrapping_add(1) != fp.lseq
+            && fp.lseq <= self.last_lseq
+            && self.capacity >= 2
+        {
             // purge_stale_tail emptied the buffer and this packet, behind
             // last_lseq, skipped the late check: the original holds it and
             // abort()s on its next call (rtpsynth drops it as late now).
@@ -249,7 +288,8 @@ impl Model {
         let flush = !warm_up && self.list[0].lseq == self.last_lseq.wrapping_add(1);
         if self.size == self.capacity || flush {
             let mut n = 1;
-            while n < self.list.len() && self.list[n - 1].lseq.wrapping_add(1) == self.list[n].lseq {
+            while n < self.list.len() && self.list[n - 1].lseq.wrapping_add(1) == self.list[n].lseq
+            {
                 n += 1;
             }
             self.size -= n as u32;
@@ -313,11 +353,22 @@ struct VecSink {
 
 impl Sink<u32> for VecSink {
     fn erasure(&mut self, e: Erasure) {
-        assert!(self.ready.is_empty(), "erasure after frames in one ready list");
-        self.ready.push(Item::Ers { start: e.lseq_start, end: e.lseq_end, ts_diff: e.ts_diff });
+        assert!(
+            self.ready.is_empty(),
+            "erasure after frames in one ready list"
+        );
+        self.ready.push(Item::Ers {
+            start: e.lseq_start,
+            end: e.lseq_end,
+            ts_diff: e.ts_diff,
+        });
     }
     fn ready(&mut self, f: Frame<u32>) {
-        self.ready.push(Item::Rtp { id: f.item, lseq: f.lseq, jbcnt: f.jbcnt as u64 });
+        self.ready.push(Item::Rtp {
+            id: f.item,
+            lseq: f.lseq,
+            jbcnt: f.jbcnt as u64,
+        });
     }
     fn drop_run(&mut self) {
         self.runs.push(Vec::new());
@@ -326,13 +377,21 @@ impl Sink<u32> for VecSink {
         if self.runs.is_empty() {
             self.runs.push(Vec::new());
         }
-        self.runs.last_mut().unwrap().push(Item::Rtp { id: f.item, lseq: f.lseq, jbcnt: f.jbcnt as u64 });
+        self.runs.last_mut().unwrap().push(Item::Rtp {
+            id: f.item,
+            lseq: f.lseq,
+            jbcnt: f.jbcnt as u64,
+        });
     }
 }
 
 impl VecSink {
     fn finish(self, error: i32) -> Out {
-        Out { error, ready: self.ready, drop: self.runs.into_iter().rev().flatten().collect() }
+        Out {
+            error,
+            ready: self.ready,
+            drop: self.runs.into_iter().rev().flatten().collect(),
+        }
     }
 }
 
@@ -438,7 +497,11 @@ fn datagrams(s: &Stream) -> Vec<Option<Vec<u8>>> {
                 ts = ts.wrapping_add(s.step);
             }
             Op::Back(n) => {
-                if let Some(&(q, t)) = sent.len().checked_sub(1 + n as usize).and_then(|i| sent.get(i)) {
+                if let Some(&(q, t)) = sent
+                    .len()
+                    .checked_sub(1 + n as usize)
+                    .and_then(|i| sent.get(i))
+                {
                     send(q, t, &mut out, &mut sent);
                 }
             }
@@ -532,9 +595,19 @@ fn run(s: &Stream) -> Result<(usize, bool), String> {
                 if rtpsynth::rtp::parse(b).is_ok() {
                     parsed_ids.push(id);
                 }
-                (real_udp_in(&mut jb, b, id), if undefined { None } else { Some(model.udp_in(b, id)) })
+                (
+                    real_udp_in(&mut jb, b, id),
+                    if undefined {
+                        None
+                    } else {
+                        Some(model.udp_in(b, id))
+                    },
+                )
             }
-            None => (real_flush(&mut jb), if undefined { None } else { Some(model.flush()) }),
+            None => (
+                real_flush(&mut jb),
+                if undefined { None } else { Some(model.flush()) },
+            ),
         };
         match want {
             None => {}
@@ -542,17 +615,25 @@ fn run(s: &Stream) -> Result<(usize, bool), String> {
             Some(Ok(want)) => {
                 compared += 1;
                 if real != want {
-                    return Err(format!("call {i} ({:?}):\n real  {real:?}\n model {want:?}", d.as_ref().map(|_| "udp_in")));
+                    return Err(format!(
+                        "call {i} ({:?}):\n real  {real:?}\n model {want:?}",
+                        d.as_ref().map(|_| "udp_in")
+                    ));
                 }
-                inv.check(&real).map_err(|e| format!("call {i}: invariant: {e}"))?;
+                inv.check(&real)
+                    .map_err(|e| format!("call {i}: invariant: {e}"))?;
             }
         }
     }
     let fin = real_flush(&mut jb);
     if !undefined {
         match model.flush() {
-            Ok(want) if want != fin => return Err(format!("final flush:\n real  {fin:?}\n model {want:?}")),
-            Ok(_) => inv.check(&fin).map_err(|e| format!("final flush: invariant: {e}"))?,
+            Ok(want) if want != fin => {
+                return Err(format!("final flush:\n real  {fin:?}\n model {want:?}"))
+            }
+            Ok(_) => inv
+                .check(&fin)
+                .map_err(|e| format!("final flush: invariant: {e}"))?,
             Err(_) => undefined = true,
         }
     }
@@ -561,7 +642,10 @@ fn run(s: &Stream) -> Result<(usize, bool), String> {
     }
     if !undefined {
         // every parsed packet came back exactly once (check() saw no repeats)
-        let missing: Vec<_> = parsed_ids.iter().filter(|id| !inv.seen.contains(id)).collect();
+        let missing: Vec<_> = parsed_ids
+            .iter()
+            .filter(|id| !inv.seen.contains(id))
+            .collect();
         if !missing.is_empty() {
             return Err(format!("packets never returned: {missing:?}"));
         }
@@ -587,16 +671,30 @@ fn op_strategy(cap: u32) -> impl Strategy<Value = Op> {
 }
 
 fn stream_strategy() -> impl Strategy<Value = Stream> {
-    let seq0 = prop_oneof![any::<u16>(), (65400u16..=65535), (0u16..4), (64990u16..65010), (530u16..540)];
+    let seq0 = prop_oneof![
+        any::<u16>(),
+        (65400u16..=65535),
+        (0u16..4),
+        (64990u16..65010),
+        (530u16..540)
+    ];
     let step = prop_oneof![Just(160u32), Just(0u32), any::<u32>()];
     (1u32..=64, seq0, any::<u32>(), step).prop_flat_map(|(capacity, seq0, ts0, step)| {
-        proptest::collection::vec(op_strategy(capacity), 0..400)
-            .prop_map(move |ops| Stream { capacity, seq0, ts0, step, ops })
+        proptest::collection::vec(op_strategy(capacity), 0..400).prop_map(move |ops| Stream {
+            capacity,
+            seq0,
+            ts0,
+            step,
+            ops,
+        })
     })
 }
 
 fn env_num(name: &str, default: u32) -> u32 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 proptest! {
@@ -640,7 +738,8 @@ fn random_stream(r: &mut Rng) -> Stream {
         _ => r.next() as u16,
     };
     let step = if r.below(4) == 0 { r.next() } else { 160 };
-    let (p_lose, p_back, p_jump, p_corrupt, p_flush) = (r.below(20), r.below(25), r.below(3), r.below(6), r.below(5));
+    let (p_lose, p_back, p_jump, p_corrupt, p_flush) =
+        (r.below(20), r.below(25), r.below(3), r.below(6), r.below(5));
     let n = r.below(700);
     let mut ops = Vec::new();
     for _ in 0..n {
@@ -664,7 +763,13 @@ fn random_stream(r: &mut Rng) -> Stream {
         };
         ops.push(op);
     }
-    Stream { capacity, seq0, ts0: r.next(), step, ops }
+    Stream {
+        capacity,
+        seq0,
+        ts0: r.next(),
+        step,
+        ops,
+    }
 }
 
 #[test]
@@ -689,7 +794,13 @@ fn jbuf_matches_reference_model_seeded_sweep() {
 // ------------------------------------------------- hand-written edge cases
 
 fn stream(capacity: u32, seq0: u16, ops: Vec<Op>) -> Stream {
-    Stream { capacity, seq0, ts0: 1000, step: 160, ops }
+    Stream {
+        capacity,
+        seq0,
+        ts0: 1000,
+        step: 160,
+        ops,
+    }
 }
 
 #[test]
@@ -707,6 +818,14 @@ fn model_agrees_on_pre_wrap_straggler() {
 
 #[test]
 fn model_agrees_on_capacity_one() {
-    let ops = vec![Op::Next, Op::Lose(3), Op::Back(1), Op::Next, Op::Flush, Op::Next, Op::Back(0)];
+    let ops = vec![
+        Op::Next,
+        Op::Lose(3),
+        Op::Back(1),
+        Op::Next,
+        Op::Flush,
+        Op::Next,
+        Op::Back(0),
+    ];
     assert!(!run(&stream(1, 7, ops)).unwrap().1);
 }

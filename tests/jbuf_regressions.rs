@@ -67,7 +67,10 @@ fn pre_wrap_straggler_before_any_wrap_is_dropped_as_late() {
         };
         take(feed(&mut jb, 300), &mut delivered);
         let evs = feed(&mut jb, 65535);
-        assert!(evs.contains(&Ev::Drop(u64::MAX, 65535)), "cap {cap}: {evs:?}");
+        assert!(
+            evs.contains(&Ev::Drop(u64::MAX, 65535)),
+            "cap {cap}: {evs:?}"
+        );
         assert_eq!(jb.stats().late, 1);
         take(flush(&mut jb), &mut delivered);
         for s in 301..310 {
@@ -75,8 +78,14 @@ fn pre_wrap_straggler_before_any_wrap_is_dropped_as_late() {
         }
         take(feed(&mut jb, 65534), &mut delivered);
         take(flush(&mut jb), &mut delivered);
-        assert!(delivered.windows(2).all(|w| w[0] < w[1]), "cap {cap}: {delivered:?}");
-        assert!(delivered.iter().all(|&l| l < 0x10000), "cap {cap}: {delivered:?}");
+        assert!(
+            delivered.windows(2).all(|w| w[0] < w[1]),
+            "cap {cap}: {delivered:?}"
+        );
+        assert!(
+            delivered.iter().all(|&l| l < 0x10000),
+            "cap {cap}: {delivered:?}"
+        );
         assert_eq!(delivered.first(), Some(&300));
         assert_eq!(delivered.last(), Some(&309));
     }
@@ -99,7 +108,15 @@ fn pre_wrap_straggler_after_a_wrap_keeps_original_lseq() {
 }
 
 fn ready_lseqs(evs: &[Ev]) -> Vec<u64> {
-    evs.iter().filter_map(|e| if let Ev::Ready(l, _) = e { Some(*l) } else { None }).collect()
+    evs.iter()
+        .filter_map(|e| {
+            if let Ev::Ready(l, _) = e {
+                Some(*l)
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// fuzz_jbuf: when purge_stale_tail empties the buffer (its stale tail was
@@ -116,7 +133,15 @@ fn late_packet_after_stale_purge_emptied_buffer_is_dropped() {
     }
     evs.extend(feed(&mut jb, 65500)); // duplicate; 65510 aged once
     let e = feed(&mut jb, 65499); // 65510 purged as stale, buffer empty
-    assert_eq!(e, vec![Ev::Run, Ev::Drop(65510, 65510), Ev::Run, Ev::Drop(65499, 65499)]);
+    assert_eq!(
+        e,
+        vec![
+            Ev::Run,
+            Ev::Drop(65510, 65510),
+            Ev::Run,
+            Ev::Drop(65499, 65499)
+        ]
+    );
     assert!(jb.is_empty());
     assert_eq!(jb.stats().late, 1);
     assert_eq!(jb.stats().dup, 1);

@@ -48,11 +48,19 @@ pub const fn linear2alaw(sample: i16) -> u8 {
     let v = (sample as i32) >> 3; // 13-bit value, floor division
     let (mask, mag) = if v >= 0 { (0xd5, v) } else { (0x55, -v - 1) };
     // Segment: smallest seg with mag <= 0x1f << seg (i.e. mag < 32 << seg).
-    let seg = if mag < 32 { 0 } else { 32 - (mag as u32).leading_zeros() as i32 - 5 };
+    let seg = if mag < 32 {
+        0
+    } else {
+        32 - (mag as u32).leading_zeros() as i32 - 5
+    };
     let aval = if seg >= 8 {
         0x7f
     } else {
-        let q = if seg < 2 { (mag >> 1) & 0x0f } else { (mag >> seg) & 0x0f };
+        let q = if seg < 2 {
+            (mag >> 1) & 0x0f
+        } else {
+            (mag >> seg) & 0x0f
+        };
         (seg << 4) | q
     };
     (aval ^ mask) as u8
@@ -90,7 +98,11 @@ const fn dec_table(alaw: bool) -> [i16; 256] {
     let mut t = [0i16; 256];
     let mut i = 0;
     while i < 256 {
-        t[i] = if alaw { alaw2linear(i as u8) } else { ulaw2linear(i as u8) };
+        t[i] = if alaw {
+            alaw2linear(i as u8)
+        } else {
+            ulaw2linear(i as u8)
+        };
         i += 1;
     }
     t
@@ -205,7 +217,11 @@ mod tests {
             return (0x7f ^ mask) as u8;
         }
         let mut a = seg << 4;
-        a |= if seg < 2 { (v >> 1) & 0xf } else { (v >> seg) & 0xf };
+        a |= if seg < 2 {
+            (v >> 1) & 0xf
+        } else {
+            (v >> seg) & 0xf
+        };
         (a ^ mask) as u8
     }
 
@@ -292,6 +308,13 @@ mod tests {
         }
         let mut short = [0u8; 3];
         linear2ulaw_buf(&input[..5], &mut short);
-        assert_eq!(short, [linear2ulaw(input[0]), linear2ulaw(input[1]), linear2ulaw(input[2])]);
+        assert_eq!(
+            short,
+            [
+                linear2ulaw(input[0]),
+                linear2ulaw(input[1]),
+                linear2ulaw(input[2])
+            ]
+        );
     }
 }

@@ -114,7 +114,11 @@ impl Encoder {
         let chans = channels(ch)?;
         let app = application(app)?;
         let enc = OpusEncoder::new(rate, chans, app)?;
-        Ok(Encoder { enc, srate, channels: ch as usize })
+        Ok(Encoder {
+            enc,
+            srate,
+            channels: ch as usize,
+        })
     }
 
     pub fn sample_rate(&self) -> i32 {
@@ -135,7 +139,10 @@ impl Encoder {
     /// samples, `frame_size` a valid Opus duration (2.5 .. 120 ms). Returns
     /// the packet length written to `out`.
     pub fn encode(&mut self, pcm: &[i16], out: &mut [u8]) -> Result<usize, OpusError> {
-        if pcm.is_empty() || pcm.len() % self.channels != 0 || pcm.len() / self.channels > max_frame(self.srate) {
+        if pcm.is_empty()
+            || pcm.len() % self.channels != 0
+            || pcm.len() / self.channels > max_frame(self.srate)
+        {
             return Err(OpusError::BadArg);
         }
         if out.is_empty() {
@@ -156,7 +163,11 @@ pub struct Decoder {
 impl Decoder {
     pub fn new(srate: i32, ch: i32) -> Result<Self, OpusError> {
         let dec = OpusDecoder::new(sample_rate(srate)?, channels(ch)?)?;
-        Ok(Decoder { dec, srate, channels: ch as usize })
+        Ok(Decoder {
+            dec,
+            srate,
+            channels: ch as usize,
+        })
     }
 
     pub fn sample_rate(&self) -> i32 {
@@ -172,7 +183,12 @@ impl Decoder {
     /// packet means the packet was lost: libopus then conceals exactly the
     /// room given, which must be a multiple of 2.5 ms. With `fec`, `data` is
     /// the packet *after* the lost one and the room given is the lost span.
-    pub fn decode(&mut self, data: Option<&[u8]>, pcm: &mut [i16], fec: bool) -> Result<usize, OpusError> {
+    pub fn decode(
+        &mut self,
+        data: Option<&[u8]>,
+        pcm: &mut [i16],
+        fec: bool,
+    ) -> Result<usize, OpusError> {
         let room = pcm.len() / self.channels;
         if room == 0 {
             return Err(OpusError::BufferTooSmall);
@@ -205,7 +221,11 @@ impl Decoder {
         let mut done = 0;
         while total - done >= quantum {
             let chunk = (total - done).min(max_chunk) / quantum * quantum;
-            let got = self.dec.decode(None::<&[u8]>, &mut pcm[done * ch..(done + chunk) * ch], false)?;
+            let got = self.dec.decode(
+                None::<&[u8]>,
+                &mut pcm[done * ch..(done + chunk) * ch],
+                false,
+            )?;
             if got != chunk {
                 return Err(OpusError::Internal);
             }
@@ -257,7 +277,10 @@ mod tests {
         let mut out = [0u8; 400];
         assert_eq!(e.encode(&vec![0i16; 961], &mut out), Err(OpusError::BadArg)); // not a frame size
         assert_eq!(e.encode(&[], &mut out), Err(OpusError::BadArg));
-        assert_eq!(e.encode(&vec![0i16; 960], &mut []), Err(OpusError::BufferTooSmall));
+        assert_eq!(
+            e.encode(&vec![0i16; 960], &mut []),
+            Err(OpusError::BufferTooSmall)
+        );
     }
 
     #[test]
@@ -269,7 +292,9 @@ mod tests {
             let mut pkt = [0u8; 1500];
             let mut pcm = vec![0i16; f * ch as usize];
             for k in 0..5 {
-                let n = e.encode(&tone(rate, ch as usize, f, k * f), &mut pkt).unwrap();
+                let n = e
+                    .encode(&tone(rate, ch as usize, f, k * f), &mut pkt)
+                    .unwrap();
                 assert!(n > 0);
                 assert_eq!(d.decode(Some(&pkt[..n]), &mut pcm, false), Ok(f));
             }
@@ -294,9 +319,15 @@ mod tests {
         let mut d = Decoder::new(48000, 1).unwrap();
         let mut pcm = vec![0i16; 5760];
         // code 3 packet with a frame count of 0 is invalid
-        assert_eq!(d.decode(Some(&[0x03, 0x00]), &mut pcm, false), Err(OpusError::InvalidPacket));
+        assert_eq!(
+            d.decode(Some(&[0x03, 0x00]), &mut pcm, false),
+            Err(OpusError::InvalidPacket)
+        );
         // code 2 with a first-frame length beyond the packet
-        assert_eq!(d.decode(Some(&[0x02, 0xfb, 1, 2]), &mut pcm, false), Err(OpusError::InvalidPacket));
+        assert_eq!(
+            d.decode(Some(&[0x02, 0xfb, 1, 2]), &mut pcm, false),
+            Err(OpusError::InvalidPacket)
+        );
         let mut r = 7u64;
         for _ in 0..2000 {
             let len = (r % 200 + 1) as usize;
@@ -310,7 +341,10 @@ mod tests {
                 .collect();
             match d.decode(Some(&p), &mut pcm, false) {
                 Ok(n) => assert!(n <= 5760),
-                Err(e) => assert!(matches!(e, OpusError::InvalidPacket | OpusError::BufferTooSmall)),
+                Err(e) => assert!(matches!(
+                    e,
+                    OpusError::InvalidPacket | OpusError::BufferTooSmall
+                )),
             }
         }
     }

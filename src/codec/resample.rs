@@ -73,7 +73,12 @@ fn rhe_small(x: f64) -> f64 {
 
 /// Resample `input` from `in_rate` to `out_rate` into `out`; returns the
 /// number of samples written (see [`output_len`]).
-pub fn resample_linear(input: &[i16], in_rate: i32, out_rate: i32, out: &mut [i16]) -> Result<usize, ResampleError> {
+pub fn resample_linear(
+    input: &[i16],
+    in_rate: i32,
+    out_rate: i32,
+    out: &mut [i16],
+) -> Result<usize, ResampleError> {
     let n_out = output_len(input.len(), in_rate, out_rate)?;
     if out.len() < n_out {
         return Err(ResampleError::OutputTooSmall(n_out));
@@ -176,7 +181,11 @@ fn first_index_at_or_above(ratio: f64, lim: f64, n: usize) -> usize {
     // Estimate, then correct in both directions: the estimate is off by at
     // most a couple of units because of the double roundings.
     let est = (lim / ratio).ceil();
-    let mut i = if est.is_finite() && est >= 0.0 { (est as usize).min(n) } else { n };
+    let mut i = if est.is_finite() && est >= 0.0 {
+        (est as usize).min(n)
+    } else {
+        n
+    };
     while i > 0 && at(i - 1) {
         i -= 1;
     }
@@ -256,13 +265,18 @@ mod tests {
         for (a, b) in [(8000, 8000), (8000, 16000), (16000, 8000), (8000, 11025)] {
             assert_eq!(run(&src, a, b), reference(&src, a, b), "{a}->{b}");
         }
-        assert_eq!(run(&[0, 1000, -1000], 8000, 16000), vec![0, 500, 1000, 0, -1000, -1000]);
+        assert_eq!(
+            run(&[0, 1000, -1000], 8000, 16000),
+            vec![0, 500, 1000, 0, -1000, -1000]
+        );
     }
 
     #[test]
     fn random_inputs_and_rates_match_reference() {
         let mut r = Rng(0x1234_5678_9abc_def1);
-        let rates = [8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 96000, 1, 3, 7];
+        let rates = [
+            8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 96000, 1, 3, 7,
+        ];
         for _ in 0..400 {
             let n = (r.next() % 700) as usize;
             let input: Vec<i16> = (0..n).map(|_| r.next() as i16).collect();
@@ -297,10 +311,19 @@ mod tests {
         assert_eq!(output_len(160, 8000, 48000), Ok(960));
         assert_eq!(output_len(1, 0, 8000), Err(ResampleError::BadRate));
         assert_eq!(output_len(1, 8000, -1), Err(ResampleError::BadRate));
-        assert_eq!(output_len(usize::MAX, 8000, 16000), Err(ResampleError::Overflow));
-        assert_eq!(output_len(isize::MAX as usize, 1, i32::MAX), Err(ResampleError::Overflow));
+        assert_eq!(
+            output_len(usize::MAX, 8000, 16000),
+            Err(ResampleError::Overflow)
+        );
+        assert_eq!(
+            output_len(isize::MAX as usize, 1, i32::MAX),
+            Err(ResampleError::Overflow)
+        );
         let mut small = [0i16; 5];
-        assert_eq!(resample_linear(&[1, 2, 3], 8000, 16000, &mut small), Err(ResampleError::OutputTooSmall(6)));
+        assert_eq!(
+            resample_linear(&[1, 2, 3], 8000, 16000, &mut small),
+            Err(ResampleError::OutputTooSmall(6))
+        );
         let mut none: [i16; 0] = [];
         assert_eq!(resample_linear(&[], 8000, 16000, &mut none), Ok(0));
     }

@@ -12,9 +12,17 @@ pub const RJB_EINVAL: c_int = -1008;
 
 fn parser_kind(code: c_int) -> Option<ParseErrorKind> {
     use ParseErrorKind::*;
-    [TooShort, BadVersion, TooShortForExtSize, TooShortForExt, TooShortForPadSize, TooShortForPad, BadPadSize]
-        .into_iter()
-        .find(|k| k.code() == code)
+    [
+        TooShort,
+        BadVersion,
+        TooShortForExtSize,
+        TooShortForExt,
+        TooShortForPadSize,
+        TooShortForPad,
+        BadPadSize,
+    ]
+    .into_iter()
+    .find(|k| k.code() == code)
 }
 
 fn errno_text(e: c_int) -> &'static CStr {

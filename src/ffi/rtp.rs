@@ -36,7 +36,12 @@ pub const RTP_PARSER_NOTPARSED: c_int = 0;
 pub const RTP_PARSER_OK: c_int = 1;
 
 const fn c_table() -> [rtp_profile; 128] {
-    let mut t = [rtp_profile { ts_rate: 0, sample_rate: 0, nchannels: 0, pt_kind: 0 }; 128];
+    let mut t = [rtp_profile {
+        ts_rate: 0,
+        sample_rate: 0,
+        nchannels: 0,
+        pt_kind: 0,
+    }; 128];
     let mut i = 0;
     while i < 128 {
         let p = PROFILES[i];
@@ -99,12 +104,20 @@ pub(crate) fn parse_into(buf: &[u8], info: &mut rtp_info) -> c_int {
 /// `buf` must point to `size` readable bytes and `rinfo` to a writable
 /// `struct rtp_info`.
 #[no_mangle]
-pub unsafe extern "C" fn rtp_packet_parse_raw(buf: *const u8, size: usize, rinfo: *mut rtp_info) -> c_int {
+pub unsafe extern "C" fn rtp_packet_parse_raw(
+    buf: *const u8,
+    size: usize,
+    rinfo: *mut rtp_info,
+) -> c_int {
     super::ffi_boundary!(RTP_PARSER_NOTPARSED, {
         // SAFETY: the caller passes a writable rtp_info or NULL.
-        let Some(info) = (unsafe { rinfo.as_mut() }) else { return RTP_PARSER_NOTPARSED };
+        let Some(info) = (unsafe { rinfo.as_mut() }) else {
+            return RTP_PARSER_NOTPARSED;
+        };
         // SAFETY: a non-NULL `buf` has `size` readable bytes per the contract.
-        let Some(data) = (unsafe { super::bytes(buf, size) }) else { return RTP_PARSER_NOTPARSED };
+        let Some(data) = (unsafe { super::bytes(buf, size) }) else {
+            return RTP_PARSER_NOTPARSED;
+        };
         parse_into(data, info)
     })
 }

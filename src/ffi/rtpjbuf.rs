@@ -83,7 +83,10 @@ mod frame_cache {
 
     /// An uninitialized frame-sized malloc block.
     pub fn take() -> Option<NonNull<rtp_frame>> {
-        let cached = CACHE.try_with(|c| c.try_borrow_mut().ok()?.0.pop()).ok().flatten();
+        let cached = CACHE
+            .try_with(|c| c.try_borrow_mut().ok()?.0.pop())
+            .ok()
+            .flatten();
         cached.or_else(|| {
             // SAFETY: plain allocation of one frame; NULL is handled by NonNull::new.
             NonNull::new(unsafe { libc::malloc(std::mem::size_of::<rtp_frame>()) }.cast())
@@ -160,7 +163,14 @@ struct ListSink<'a> {
 impl<'a> ListSink<'a> {
     fn new(ers: &'a mut rtp_frame) -> Self {
         let n = ptr::null_mut();
-        ListSink { ers, ready: n, ready_tail: n, drop: n, run: n, run_tail: n }
+        ListSink {
+            ers,
+            ready: n,
+            ready_tail: n,
+            drop: n,
+            run: n,
+            run_tail: n,
+        }
     }
 
     fn close_run(&mut self) {
@@ -174,14 +184,22 @@ impl<'a> ListSink<'a> {
 
     fn finish(mut self, error: c_int) -> rjb_udp_in_r {
         self.close_run();
-        rjb_udp_in_r { error, ready: self.ready, drop: self.drop }
+        rjb_udp_in_r {
+            error,
+            ready: self.ready,
+            drop: self.drop,
+        }
     }
 }
 
 impl Sink<HeapFrame> for ListSink<'_> {
     fn erasure(&mut self, e: Erasure) {
         self.ers.type_ = RFT_ERS;
-        self.ers.body.ers = ers_frame { lseq_start: e.lseq_start, lseq_end: e.lseq_end, ts_diff: e.ts_diff };
+        self.ers.body.ers = ers_frame {
+            lseq_start: e.lseq_start,
+            lseq_end: e.lseq_end,
+            ts_diff: e.ts_diff,
+        };
         self.ers.next = ptr::null_mut();
         let p: *mut rtp_frame = self.ers;
         self.ready = p;
@@ -217,7 +235,11 @@ impl Sink<HeapFrame> for ListSink<'_> {
 }
 
 const fn failed(error: c_int) -> rjb_udp_in_r {
-    rjb_udp_in_r { error, ready: ptr::null_mut(), drop: ptr::null_mut() }
+    rjb_udp_in_r {
+        error,
+        ready: ptr::null_mut(),
+        drop: ptr::null_mut(),
+    }
 }
 
 fn instance<'a>(p: *mut c_void) -> Option<&'a mut Instance> {
@@ -236,10 +258,20 @@ pub extern "C" fn rtpjbuf_ctor(capacity: c_uint) -> *mut c_void {
         }
         let ers = rtp_frame {
             type_: RFT_ERS,
-            body: rtp_frame_body { ers: ers_frame { lseq_start: 0, lseq_end: 0, ts_diff: 0 } },
+            body: rtp_frame_body {
+                ers: ers_frame {
+                    lseq_start: 0,
+                    lseq_end: 0,
+                    ts_diff: 0,
+                },
+            },
             next: ptr::null_mut(),
         };
-        Box::into_raw(Box::new(Instance { core: JitterBuffer::new(capacity), ers })).cast()
+        Box::into_raw(Box::new(Instance {
+            core: JitterBuffer::new(capacity),
+            ers,
+        }))
+        .cast()
     })
 }
 
@@ -283,18 +315,28 @@ pub unsafe extern "C" fn rtpjbuf_frame_dtor(rfp: *mut c_void) {
 /// `data` must point to `size` readable bytes that stay valid until every
 /// frame pointing into them is freed.
 #[no_mangle]
-pub unsafe extern "C" fn rtpjbuf_udp_in(rjbp: *mut c_void, data: *const u8, size: usize) -> rjb_udp_in_r {
+pub unsafe extern "C" fn rtpjbuf_udp_in(
+    rjbp: *mut c_void,
+    data: *const u8,
+    size: usize,
+) -> rjb_udp_in_r {
     super::ffi_boundary!(failed(RJB_EINVAL), {
-        let Some(inst) = instance(rjbp) else { return failed(RJB_EINVAL) };
+        let Some(inst) = instance(rjbp) else {
+            return failed(RJB_EINVAL);
+        };
         // SAFETY: a non-NULL `data` has `size` readable bytes per the contract.
-        let Some(bytes) = (unsafe { super::bytes(data, size) }) else { return failed(RJB_EINVAL) };
+        let Some(bytes) = (unsafe { super::bytes(data, size) }) else {
+            return failed(RJB_EINVAL);
+        };
         let Instance { core, ers } = inst;
         let mut sink = ListSink::new(ers);
         if let Some(stale) = core.purge_stale_tail() {
             sink.drop_run();
             sink.dropped(stale);
         }
-        let Some(block) = frame_cache::take() else { return sink.finish(RJB_ENOMEM) };
+        let Some(block) = frame_cache::take() else {
+            return sink.finish(RJB_ENOMEM);
+        };
         let p = block.as_ptr();
         // Fields are stored in place: building the frame elsewhere and
         // copying it in costs store-forwarding stalls on every packet.
@@ -323,7 +365,9 @@ pub unsafe extern "C" fn rtpjbuf_udp_in(rjbp: *mut c_void, data: *const u8, size
 #[no_mangle]
 pub extern "C" fn rtpjbuf_flush(rjbp: *mut c_void) -> rjb_udp_in_r {
     super::ffi_boundary!(failed(RJB_EINVAL), {
-        let Some(inst) = instance(rjbp) else { return failed(RJB_EINVAL) };
+        let Some(inst) = instance(rjbp) else {
+            return failed(RJB_EINVAL);
+        };
         let Instance { core, ers } = inst;
         let mut sink = ListSink::new(ers);
         core.flush(&mut sink);

@@ -42,7 +42,12 @@ fn errno(e: OpusError) -> c_int {
 /// # Safety
 /// `err` is NULL or points to a writable int.
 #[no_mangle]
-pub unsafe extern "C" fn rtpopus_enc_ctor(srate: c_int, channels: c_int, application: c_int, err: *mut c_int) -> *mut rtpopus_enc {
+pub unsafe extern "C" fn rtpopus_enc_ctor(
+    srate: c_int,
+    channels: c_int,
+    application: c_int,
+    err: *mut c_int,
+) -> *mut rtpopus_enc {
     super::ffi_boundary!(
         {
             super::set_err(err, -libc::ENOMEM);
@@ -71,7 +76,9 @@ pub unsafe extern "C" fn rtpopus_enc_ctor(srate: c_int, channels: c_int, applica
 pub unsafe extern "C" fn rtpopus_enc_set(e: *mut rtpopus_enc, param: c_int, value: c_int) -> c_int {
     super::ffi_boundary!(-libc::EINVAL, {
         // SAFETY: non-NULL handles come from rtpopus_enc_ctor; one thread at a time.
-        let Some(e) = (unsafe { e.as_mut() }) else { return -libc::EINVAL };
+        let Some(e) = (unsafe { e.as_mut() }) else {
+            return -libc::EINVAL;
+        };
         let what = match param {
             RTPOPUS_BITRATE => Setting::Bitrate,
             RTPOPUS_COMPLEXITY => Setting::Complexity,
@@ -102,7 +109,9 @@ pub unsafe extern "C" fn rtpopus_encode(
 ) -> c_int {
     super::ffi_boundary!(-libc::EINVAL, {
         // SAFETY: non-NULL handles come from rtpopus_enc_ctor; one thread at a time.
-        let Some(e) = (unsafe { e.as_mut() }) else { return -libc::EINVAL };
+        let Some(e) = (unsafe { e.as_mut() }) else {
+            return -libc::EINVAL;
+        };
         if pcm.is_null() || out.is_null() || frame_size <= 0 {
             return -libc::EINVAL;
         }
@@ -144,7 +153,11 @@ pub unsafe extern "C" fn rtpopus_enc_dtor(e: *mut rtpopus_enc) {
 /// # Safety
 /// `err` is NULL or points to a writable int.
 #[no_mangle]
-pub unsafe extern "C" fn rtpopus_dec_ctor(srate: c_int, channels: c_int, err: *mut c_int) -> *mut rtpopus_dec {
+pub unsafe extern "C" fn rtpopus_dec_ctor(
+    srate: c_int,
+    channels: c_int,
+    err: *mut c_int,
+) -> *mut rtpopus_dec {
     super::ffi_boundary!(
         {
             super::set_err(err, -libc::ENOMEM);
@@ -191,7 +204,9 @@ pub unsafe extern "C" fn rtpopus_decode(
 ) -> c_int {
     super::ffi_boundary!(-libc::EINVAL, {
         // SAFETY: non-NULL handles come from rtpopus_dec_ctor; one thread at a time.
-        let Some(d) = (unsafe { d.as_mut() }) else { return -libc::EINVAL };
+        let Some(d) = (unsafe { d.as_mut() }) else {
+            return -libc::EINVAL;
+        };
         if pcm.is_null() || frame_cap <= 0 || len > c_int::MAX as usize {
             return -libc::EINVAL;
         }
@@ -224,9 +239,13 @@ pub unsafe extern "C" fn rtpopus_conceal(
 ) -> c_int {
     super::ffi_boundary!(-libc::EINVAL, {
         // SAFETY: non-NULL handles come from rtpopus_dec_ctor; one thread at a time.
-        let Some(d) = (unsafe { d.as_mut() }) else { return -libc::EINVAL };
+        let Some(d) = (unsafe { d.as_mut() }) else {
+            return -libc::EINVAL;
+        };
         // SAFETY: a non-NULL `ers` points to a readable erasure frame.
-        let Some(ers) = (unsafe { ers.as_ref() }) else { return -libc::EINVAL };
+        let Some(ers) = (unsafe { ers.as_ref() }) else {
+            return -libc::EINVAL;
+        };
         if pcm.is_null() || frame_cap < 0 {
             return -libc::EINVAL;
         }
@@ -269,18 +288,40 @@ mod tests {
             assert_eq!(err, -libc::EINVAL);
             assert!(rtpopus_dec_ctor(48000, 3, &mut err).is_null());
             assert_eq!(err, -libc::EINVAL);
-            assert_eq!(rtpopus_enc_set(ptr::null_mut(), RTPOPUS_BITRATE, 1), -libc::EINVAL);
-            assert_eq!(rtpopus_encode(ptr::null_mut(), ptr::null(), 960, ptr::null_mut(), 0), -libc::EINVAL);
-            assert_eq!(rtpopus_decode(ptr::null_mut(), ptr::null(), 0, ptr::null_mut(), 960, 0), -libc::EINVAL);
-            assert_eq!(rtpopus_conceal(ptr::null_mut(), ptr::null(), ptr::null_mut(), 0), -libc::EINVAL);
+            assert_eq!(
+                rtpopus_enc_set(ptr::null_mut(), RTPOPUS_BITRATE, 1),
+                -libc::EINVAL
+            );
+            assert_eq!(
+                rtpopus_encode(ptr::null_mut(), ptr::null(), 960, ptr::null_mut(), 0),
+                -libc::EINVAL
+            );
+            assert_eq!(
+                rtpopus_decode(ptr::null_mut(), ptr::null(), 0, ptr::null_mut(), 960, 0),
+                -libc::EINVAL
+            );
+            assert_eq!(
+                rtpopus_conceal(ptr::null_mut(), ptr::null(), ptr::null_mut(), 0),
+                -libc::EINVAL
+            );
             let d = rtpopus_dec_ctor(16000, 2, &mut err);
             assert!(!d.is_null());
             assert_eq!(err, 0);
-            let ers = ers_frame { lseq_start: 1, lseq_end: 1, ts_diff: 960 };
+            let ers = ers_frame {
+                lseq_start: 1,
+                lseq_end: 1,
+                ts_diff: 960,
+            };
             let mut pcm = [0i16; 2 * 320];
-            assert_eq!(rtpopus_conceal(d, &ers, pcm.as_mut_ptr(), 319), -libc::ENOBUFS);
+            assert_eq!(
+                rtpopus_conceal(d, &ers, pcm.as_mut_ptr(), 319),
+                -libc::ENOBUFS
+            );
             assert_eq!(rtpopus_conceal(d, &ers, pcm.as_mut_ptr(), 320), 320);
-            assert_eq!(rtpopus_conceal(d, &ers, ptr::null_mut(), 320), -libc::EINVAL);
+            assert_eq!(
+                rtpopus_conceal(d, &ers, ptr::null_mut(), 320),
+                -libc::EINVAL
+            );
             rtpopus_dec_dtor(d);
             rtpopus_enc_dtor(ptr::null_mut());
             rtpopus_dec_dtor(ptr::null_mut());
@@ -300,7 +341,10 @@ mod tests {
         ] {
             let v = errno(e);
             assert!(v < -7, "{e:?} -> {v}");
-            assert_ne!(crate::ffi::error::describe(v).to_str().unwrap(), "unknown error");
+            assert_ne!(
+                crate::ffi::error::describe(v).to_str().unwrap(),
+                "unknown error"
+            );
         }
     }
 }

@@ -21,8 +21,9 @@ pub struct rtpproc_chan {
 
 /// `rtpproc_cb_t`: returns the next run time (CLOCK_MONOTONIC ns), 0 to
 /// stop; a non-zero `*err` stops the channel too.
-pub type rtpproc_cb_t =
-    Option<unsafe extern "C" fn(arg: *mut c_void, now_ns: u64, deadline_ns: u64, err: *mut c_int) -> u64>;
+pub type rtpproc_cb_t = Option<
+    unsafe extern "C" fn(arg: *mut c_void, now_ns: u64, deadline_ns: u64, err: *mut c_int) -> u64,
+>;
 
 type CFn = unsafe extern "C" fn(*mut c_void, u64, u64, *mut c_int) -> u64;
 
@@ -49,7 +50,9 @@ static SINGLETON: OnceLock<rtpproc> = OnceLock::new();
 static SINGLETON_INIT: Mutex<()> = Mutex::new(());
 
 fn singleton_ptr() -> *mut rtpproc {
-    SINGLETON.get().map_or(ptr::null_mut(), |p| p as *const rtpproc as *mut rtpproc)
+    SINGLETON
+        .get()
+        .map_or(ptr::null_mut(), |p| p as *const rtpproc as *mut rtpproc)
 }
 
 /// Map a core error to the negative errno of the header; never a value in
@@ -209,7 +212,10 @@ mod tests {
         let mut e = 0;
         // SAFETY: NULL handles and a valid err pointer.
         unsafe {
-            assert!(rtpproc_create_channel(ptr::null_mut(), Some(count), ptr::null_mut(), &mut e).is_null());
+            assert!(
+                rtpproc_create_channel(ptr::null_mut(), Some(count), ptr::null_mut(), &mut e)
+                    .is_null()
+            );
             assert_eq!(e, -libc::EINVAL);
             let p = rtpproc_ctor(&mut e);
             assert!(!p.is_null());
@@ -234,7 +240,12 @@ mod tests {
         // SAFETY: live handles; `n` outlives the channel.
         unsafe {
             rtpproc_dtor(a);
-            let ch = rtpproc_create_channel(a, Some(count), &n as *const _ as *mut c_void, ptr::null_mut());
+            let ch = rtpproc_create_channel(
+                a,
+                Some(count),
+                &n as *const _ as *mut c_void,
+                ptr::null_mut(),
+            );
             assert!(!ch.is_null());
             assert_eq!(n.load(std::sync::atomic::Ordering::SeqCst), 1);
             assert_eq!(rtpproc_chan_close(ch), 0);

@@ -51,7 +51,14 @@ pub struct rtpsrv_chan_stats {
 
 /// The C callback and its argument, moved to the worker thread.
 struct CCallback {
-    f: unsafe extern "C" fn(*mut c_void, *const u8, usize, *const libc::sockaddr, libc::socklen_t, u64),
+    f: unsafe extern "C" fn(
+        *mut c_void,
+        *const u8,
+        usize,
+        *const libc::sockaddr,
+        libc::socklen_t,
+        u64,
+    ),
     arg: *mut c_void,
 }
 
@@ -60,7 +67,13 @@ struct CCallback {
 unsafe impl Send for CCallback {}
 
 impl CCallback {
-    fn call(&self, pkt: &[u8], from: &libc::sockaddr_storage, fromlen: libc::socklen_t, rtime: u64) {
+    fn call(
+        &self,
+        pkt: &[u8],
+        from: &libc::sockaddr_storage,
+        fromlen: libc::socklen_t,
+        rtime: u64,
+    ) {
         let from: *const libc::sockaddr = (from as *const libc::sockaddr_storage).cast();
         // SAFETY: the caller-supplied function is called with its own `arg`,
         // a payload pointer valid for `len` bytes and a source address valid
@@ -136,10 +149,16 @@ pub unsafe extern "C" fn rtpsrv_create_channel(
                 super::set_err(err, e);
                 ptr::null_mut()
             };
-            let Some(s) = srv_ref(srv) else { return fail(-libc::EINVAL) };
+            let Some(s) = srv_ref(srv) else {
+                return fail(-libc::EINVAL);
+            };
             // SAFETY: non-NULL `cfg` is readable per the contract.
-            let Some(cfg) = (unsafe { cfg.as_ref() }) else { return fail(-libc::EINVAL) };
-            let Some(f) = pkt_in else { return fail(-libc::EINVAL) };
+            let Some(cfg) = (unsafe { cfg.as_ref() }) else {
+                return fail(-libc::EINVAL);
+            };
+            let Some(f) = pkt_in else {
+                return fail(-libc::EINVAL);
+            };
             let host = match c_str(cfg.bind_host) {
                 Ok(h) => h,
                 Err(e) => return fail(e),
@@ -151,7 +170,10 @@ pub unsafe extern "C" fn rtpsrv_create_channel(
                 queue_size: cfg.queue_size,
             };
             let cb = CCallback { f, arg };
-            match s.core.create_channel(&ccfg, Box::new(move |p, a, l, t| cb.call(p, a, l, t))) {
+            match s
+                .core
+                .create_channel(&ccfg, Box::new(move |p, a, l, t| cb.call(p, a, l, t)))
+            {
                 Ok(core) => {
                     super::set_err(err, 0);
                     Box::into_raw(Box::new(rtpsrv_chan { core }))
@@ -173,7 +195,9 @@ pub unsafe extern "C" fn rtpsrv_chan_local_addr(
     addrlen: *mut libc::socklen_t,
 ) -> c_int {
     super::ffi_boundary!(-libc::EINVAL, {
-        let Some(c) = chan_ref(ch) else { return -libc::EINVAL };
+        let Some(c) = chan_ref(ch) else {
+            return -libc::EINVAL;
+        };
         if addr.is_null() || addrlen.is_null() {
             return -libc::EINVAL;
         }
@@ -192,9 +216,15 @@ pub unsafe extern "C" fn rtpsrv_chan_local_addr(
 /// # Safety
 /// `ch` NULL or live; `host` NULL or a NUL-terminated string.
 #[no_mangle]
-pub unsafe extern "C" fn rtpsrv_chan_set_target(ch: *mut rtpsrv_chan, host: *const c_char, port: u16) -> c_int {
+pub unsafe extern "C" fn rtpsrv_chan_set_target(
+    ch: *mut rtpsrv_chan,
+    host: *const c_char,
+    port: u16,
+) -> c_int {
     super::ffi_boundary!(-libc::EINVAL, {
-        let Some(c) = chan_ref(ch) else { return -libc::EINVAL };
+        let Some(c) = chan_ref(ch) else {
+            return -libc::EINVAL;
+        };
         let host = match c_str(host) {
             Ok(Some(h)) => h,
             Ok(None) => return -libc::EINVAL,
@@ -212,14 +242,22 @@ pub unsafe extern "C" fn rtpsrv_chan_set_target(ch: *mut rtpsrv_chan, host: *con
 /// # Safety
 /// `ch` NULL or live; `pkt` readable for `len` bytes (or NULL when len 0).
 #[no_mangle]
-pub unsafe extern "C" fn rtpsrv_chan_send_pkt(ch: *mut rtpsrv_chan, pkt: *const c_void, len: usize) -> c_int {
+pub unsafe extern "C" fn rtpsrv_chan_send_pkt(
+    ch: *mut rtpsrv_chan,
+    pkt: *const c_void,
+    len: usize,
+) -> c_int {
     super::ffi_boundary!(-libc::EINVAL, {
-        let Some(c) = chan_ref(ch) else { return -libc::EINVAL };
+        let Some(c) = chan_ref(ch) else {
+            return -libc::EINVAL;
+        };
         if len > MAX_DATAGRAM {
             return -libc::EMSGSIZE;
         }
         // SAFETY: a non-NULL `pkt` has `len` readable bytes per the contract.
-        let Some(bytes) = (unsafe { super::bytes(pkt.cast(), len) }) else { return -libc::EINVAL };
+        let Some(bytes) = (unsafe { super::bytes(pkt.cast(), len) }) else {
+            return -libc::EINVAL;
+        };
         match c.core.send(bytes) {
             Ok(()) => 0,
             Err(e) => -e,
@@ -232,9 +270,14 @@ pub unsafe extern "C" fn rtpsrv_chan_send_pkt(ch: *mut rtpsrv_chan, pkt: *const 
 /// # Safety
 /// `ch` NULL or live; `st` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rtpsrv_chan_stats(ch: *const rtpsrv_chan, st: *mut rtpsrv_chan_stats) -> c_int {
+pub unsafe extern "C" fn rtpsrv_chan_stats(
+    ch: *const rtpsrv_chan,
+    st: *mut rtpsrv_chan_stats,
+) -> c_int {
     super::ffi_boundary!(-libc::EINVAL, {
-        let Some(c) = chan_ref(ch) else { return -libc::EINVAL };
+        let Some(c) = chan_ref(ch) else {
+            return -libc::EINVAL;
+        };
         if st.is_null() {
             return -libc::EINVAL;
         }
@@ -307,19 +350,43 @@ mod tests {
         let mut err = 0;
         // SAFETY: NULL everywhere is the documented error case.
         unsafe {
-            assert!(rtpsrv_create_channel(ptr::null_mut(), ptr::null(), None, ptr::null_mut(), &mut err).is_null());
+            assert!(rtpsrv_create_channel(
+                ptr::null_mut(),
+                ptr::null(),
+                None,
+                ptr::null_mut(),
+                &mut err
+            )
+            .is_null());
             assert_eq!(err, -libc::EINVAL);
-            assert_eq!(rtpsrv_chan_send_pkt(ptr::null_mut(), ptr::null(), 0), -libc::EINVAL);
-            assert_eq!(rtpsrv_chan_set_target(ptr::null_mut(), ptr::null(), 0), -libc::EINVAL);
-            assert_eq!(rtpsrv_chan_stats(ptr::null(), ptr::null_mut()), -libc::EINVAL);
-            assert_eq!(rtpsrv_chan_local_addr(ptr::null(), ptr::null_mut(), ptr::null_mut()), -libc::EINVAL);
+            assert_eq!(
+                rtpsrv_chan_send_pkt(ptr::null_mut(), ptr::null(), 0),
+                -libc::EINVAL
+            );
+            assert_eq!(
+                rtpsrv_chan_set_target(ptr::null_mut(), ptr::null(), 0),
+                -libc::EINVAL
+            );
+            assert_eq!(
+                rtpsrv_chan_stats(ptr::null(), ptr::null_mut()),
+                -libc::EINVAL
+            );
+            assert_eq!(
+                rtpsrv_chan_local_addr(ptr::null(), ptr::null_mut(), ptr::null_mut()),
+                -libc::EINVAL
+            );
             assert_eq!(rtpsrv_chan_close(ptr::null_mut()), -libc::EINVAL);
             rtpsrv_shutdown(ptr::null_mut());
             rtpsrv_dtor(ptr::null_mut());
         }
         let s = rtpsrv_ctor(0, &mut err);
         assert!(!s.is_null());
-        let cfg = rtpsrv_chan_cfg { bind_host: c"127.0.0.1".as_ptr(), bind_port: 0, bind_family: 0, queue_size: 0 };
+        let cfg = rtpsrv_chan_cfg {
+            bind_host: c"127.0.0.1".as_ptr(),
+            bind_port: 0,
+            bind_family: 0,
+            queue_size: 0,
+        };
         // SAFETY: live server, valid cfg, NULL callback is the error tested.
         unsafe {
             assert!(rtpsrv_create_channel(s, &cfg, None, ptr::null_mut(), &mut err).is_null());

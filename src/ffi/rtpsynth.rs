@@ -34,7 +34,10 @@ extern "C" {
     fn random() -> std::ffi::c_long;
 }
 
-static RAND: Mutex<RandSource> = Mutex::new(RandSource { func: None, arg: ptr::null_mut() });
+static RAND: Mutex<RandSource> = Mutex::new(RandSource {
+    func: None,
+    arg: ptr::null_mut(),
+});
 
 fn draw() -> u32 {
     let (func, arg) = {
@@ -123,7 +126,9 @@ pub unsafe extern "C" fn rsynth_next_pkt_pa(
 #[no_mangle]
 pub extern "C" fn rsynth_next_pkt(ri: *mut c_void, plen: c_int, pt: c_int) -> *mut c_void {
     super::ffi_boundary!(ptr::null_mut(), {
-        let Some(s) = synth(ri) else { return ptr::null_mut() };
+        let Some(s) = synth(ri) else {
+            return ptr::null_mut();
+        };
         if plen < 0 || plen as usize > c_int::MAX as usize - s.header_len() {
             return ptr::null_mut();
         }
@@ -197,7 +202,10 @@ pub unsafe extern "C" fn rsynth_resync(ri: *mut c_void, rsp: *mut rsynth_seq) {
         let before = s.resync();
         // SAFETY: the caller passes NULL or a writable rsynth_seq.
         if let Some(out) = unsafe { rsp.as_mut() } {
-            *out = rsynth_seq { ts: before.ts, seq: before.seq };
+            *out = rsynth_seq {
+                ts: before.ts,
+                seq: before.seq,
+            };
         }
     })
 }

@@ -51,7 +51,12 @@ unsafe fn with_bufs<I, O>(input: *const I, n: usize, out: *mut O, f: fn(&[I], &m
         return;
     }
     // SAFETY: per this function's contract.
-    let (i, o) = unsafe { (slice::from_raw_parts(input, n), slice::from_raw_parts_mut(out, n)) };
+    let (i, o) = unsafe {
+        (
+            slice::from_raw_parts(input, n),
+            slice::from_raw_parts_mut(out, n),
+        )
+    };
     f(i, o)
 }
 
@@ -62,7 +67,9 @@ unsafe fn with_bufs<I, O>(input: *const I, n: usize, out: *mut O, f: fn(&[I], &m
 #[no_mangle]
 pub unsafe extern "C" fn rtpu_linear2ulaw_buf(input: *const i16, n: usize, out: *mut u8) {
     // SAFETY: the caller's contract is with_bufs's.
-    super::ffi_boundary!((), { unsafe { with_bufs(input, n, out, g711::linear2ulaw_buf) } })
+    super::ffi_boundary!((), {
+        unsafe { with_bufs(input, n, out, g711::linear2ulaw_buf) }
+    })
 }
 
 /// µ-law decode n bytes.
@@ -72,7 +79,9 @@ pub unsafe extern "C" fn rtpu_linear2ulaw_buf(input: *const i16, n: usize, out: 
 #[no_mangle]
 pub unsafe extern "C" fn rtpu_ulaw2linear_buf(input: *const u8, n: usize, out: *mut i16) {
     // SAFETY: the caller's contract is with_bufs's.
-    super::ffi_boundary!((), { unsafe { with_bufs(input, n, out, g711::ulaw2linear_buf) } })
+    super::ffi_boundary!((), {
+        unsafe { with_bufs(input, n, out, g711::ulaw2linear_buf) }
+    })
 }
 
 /// A-law encode n samples.
@@ -82,7 +91,9 @@ pub unsafe extern "C" fn rtpu_ulaw2linear_buf(input: *const u8, n: usize, out: *
 #[no_mangle]
 pub unsafe extern "C" fn rtpu_linear2alaw_buf(input: *const i16, n: usize, out: *mut u8) {
     // SAFETY: the caller's contract is with_bufs's.
-    super::ffi_boundary!((), { unsafe { with_bufs(input, n, out, g711::linear2alaw_buf) } })
+    super::ffi_boundary!((), {
+        unsafe { with_bufs(input, n, out, g711::linear2alaw_buf) }
+    })
 }
 
 /// A-law decode n bytes.
@@ -92,12 +103,18 @@ pub unsafe extern "C" fn rtpu_linear2alaw_buf(input: *const i16, n: usize, out: 
 #[no_mangle]
 pub unsafe extern "C" fn rtpu_alaw2linear_buf(input: *const u8, n: usize, out: *mut i16) {
     // SAFETY: the caller's contract is with_bufs's.
-    super::ffi_boundary!((), { unsafe { with_bufs(input, n, out, g711::alaw2linear_buf) } })
+    super::ffi_boundary!((), {
+        unsafe { with_bufs(input, n, out, g711::alaw2linear_buf) }
+    })
 }
 
 /// Exact output length of `rtpu_resample_linear` for n_in samples.
 #[no_mangle]
-pub extern "C" fn rtpu_resample_linear_len(n_in: usize, in_rate: c_int, out_rate: c_int) -> ssize_t {
+pub extern "C" fn rtpu_resample_linear_len(
+    n_in: usize,
+    in_rate: c_int,
+    out_rate: c_int,
+) -> ssize_t {
     super::ffi_boundary!(-libc::EINVAL as ssize_t, {
         match resample::output_len(n_in, in_rate, out_rate) {
             Ok(n) => n as ssize_t,

@@ -14,7 +14,11 @@ pub(super) struct Ring<T> {
 impl<T> Ring<T> {
     pub fn with_capacity(n: usize) -> Self {
         let size = n.max(4).next_power_of_two();
-        Ring { slots: (0..size).map(|_| None).collect(), head: 0, len: 0 }
+        Ring {
+            slots: (0..size).map(|_| None).collect(),
+            head: 0,
+            len: 0,
+        }
     }
 
     #[inline]
@@ -148,7 +152,12 @@ mod tests {
     use super::*;
 
     fn fr(lseq: u64) -> Frame<()> {
-        Frame { lseq, jbcnt: 0, ts: 0, item: () }
+        Frame {
+            lseq,
+            jbcnt: 0,
+            ts: 0,
+            item: (),
+        }
     }
 
     fn lseqs(r: &Ring<()>) -> Vec<u64> {

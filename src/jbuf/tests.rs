@@ -89,7 +89,19 @@ fn flush_drops_all_runs_but_last() {
     let mut r = Rec::default();
     jb.flush(&mut r);
     // runs [3,4] [7] [10,11]: ers spans from the last delivered packet
-    assert_eq!(r.0, vec![Run, Drop(3), Drop(4), Run, Drop(7), Ers(1, 9, 1440), Ready(10), Ready(11)]);
+    assert_eq!(
+        r.0,
+        vec![
+            Run,
+            Drop(3),
+            Drop(4),
+            Run,
+            Drop(7),
+            Ers(1, 9, 1440),
+            Ready(10),
+            Ready(11)
+        ]
+    );
     assert!(jb.is_empty());
     assert_eq!(feed(&mut jb, 12), vec![Ready(12)]);
 }
@@ -133,7 +145,11 @@ fn full_buffer_releases_head_run_with_erasure() {
 
 #[test]
 fn huge_gap_erasure_does_not_divide_by_zero() {
-    let jb = JitterBuffer::<u32> { last_lseq: 5, last_ts: 0, ..JitterBuffer::new(4) };
+    let jb = JitterBuffer::<u32> {
+        last_lseq: 5,
+        last_ts: 0,
+        ..JitterBuffer::new(4)
+    };
     let e = jb.erasure_before(6 + u32::MAX as u64, 1000).unwrap();
     assert_eq!(e.ts_diff, 1000);
 }

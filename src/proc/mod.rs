@@ -115,7 +115,14 @@ struct Slot {
 
 impl Slot {
     fn vacant() -> Slot {
-        Slot { task: None, phase: Phase::Free, closed_running: false, sched_seq: 0, deadline: 0, err: 0 }
+        Slot {
+            task: None,
+            phase: Phase::Free,
+            closed_running: false,
+            sched_seq: 0,
+            deadline: 0,
+            err: 0,
+        }
     }
 }
 
@@ -154,7 +161,14 @@ pub const CATCH_UP_WINDOW_NS: u64 = 100_000_000;
 
 impl State {
     fn new() -> State {
-        State { slots: Vec::new(), free: Vec::new(), heap: BinaryHeap::new(), next_seq: 1, open: 0, calls: 0 }
+        State {
+            slots: Vec::new(),
+            free: Vec::new(),
+            heap: BinaryHeap::new(),
+            next_seq: 1,
+            open: 0,
+            calls: 0,
+        }
     }
 
     /// A slot for a new channel (phase Idle), with room reserved in every
@@ -165,8 +179,14 @@ impl State {
             return Err((Error::NoMemory, task));
         }
         let heap_want = 2 * (self.open + 1) + HEAP_SLACK;
-        let reserved = self.heap.try_reserve(heap_want.saturating_sub(self.heap.len())).is_ok()
-            && self.free.try_reserve(nslots.saturating_sub(self.free.len())).is_ok()
+        let reserved = self
+            .heap
+            .try_reserve(heap_want.saturating_sub(self.heap.len()))
+            .is_ok()
+            && self
+                .free
+                .try_reserve(nslots.saturating_sub(self.free.len()))
+                .is_ok()
             && (!self.free.is_empty() || self.slots.try_reserve(1).is_ok());
         if !reserved {
             return Err((Error::NoMemory, task));
@@ -206,7 +226,11 @@ impl State {
         if self.heap.len() == self.heap.capacity() {
             self.compact();
         }
-        self.heap.push(Reverse(Entry { key, seq, slot: idx }));
+        self.heap.push(Reverse(Entry {
+            key,
+            seq,
+            slot: idx,
+        }));
     }
 
     fn is_live(&self, e: &Entry) -> bool {
@@ -236,7 +260,15 @@ impl State {
 
     /// Book-keeping after a task returned. Returns a task to drop outside
     /// the lock.
-    fn after_call(&mut self, idx: u32, task: Box<dyn Task>, now: u64, ret: u64, err: i32, stopping: bool) -> Option<Box<dyn Task>> {
+    fn after_call(
+        &mut self,
+        idx: u32,
+        task: Box<dyn Task>,
+        now: u64,
+        ret: u64,
+        err: i32,
+        stopping: bool,
+    ) -> Option<Box<dyn Task>> {
         let s = &mut self.slots[idx as usize];
         s.phase = Phase::Idle;
         s.task = Some(task);
@@ -269,7 +301,10 @@ struct Reply {
 
 impl Reply {
     fn new() -> Arc<Reply> {
-        Arc::new(Reply { done: AtomicU32::new(0), value: AtomicI64::new(0) })
+        Arc::new(Reply {
+            done: AtomicU32::new(0),
+            value: AtomicI64::new(0),
+        })
     }
 
     fn set(&self, v: i64) {
@@ -350,7 +385,13 @@ fn on_worker(inner: &Arc<Inner>) -> bool {
 /// Run the task of slot `idx` with the lock released, then book-keep.
 /// `now`: a clock reading taken at or after `deadline`, or None to read
 /// the clock just before the call.
-fn run_call(inner: &Inner, g: &mut MutexGuard<'_, State>, idx: u32, deadline: u64, now: Option<u64>) {
+fn run_call(
+    inner: &Inner,
+    g: &mut MutexGuard<'_, State>,
+    idx: u32,
+    deadline: u64,
+    now: Option<u64>,
+) {
     let s = &mut g.slots[idx as usize];
     let Some(mut task) = s.task.take() else {
         // Cannot happen (only the worker runs tasks and it always puts
@@ -418,7 +459,11 @@ fn worker_loop(inner: &Inner) {
             // Never wait for a requester holding the queue lock while
             // timers are due; when nothing is due, waiting is harmless.
             let due = g.peek_live().is_some_and(|e| e.key <= monotonic_ns());
-            let q = if due { inner.requests.try_lock() } else { Some(inner.requests.lock()) };
+            let q = if due {
+                inner.requests.try_lock()
+            } else {
+                Some(inner.requests.lock())
+            };
             if let Some(mut q) = q {
                 inner.has_requests.store(false, Ordering::SeqCst);
                 let batch = std::mem::take(&mut q.queue);
@@ -441,7 +486,9 @@ fn worker_loop(inner: &Inner) {
             }
             next => {
                 let token = inner.wake.prepare();
-                if inner.has_requests.load(Ordering::SeqCst) || inner.shutdown.load(Ordering::SeqCst) {
+                if inner.has_requests.load(Ordering::SeqCst)
+                    || inner.shutdown.load(Ordering::SeqCst)
+                {
                     inner.wake.cancel();
                     continue;
                 }
@@ -522,7 +569,8 @@ pub struct Proc {
 impl Proc {
     /// Start a scheduler (spawns its worker thread).
     pub fn new() -> Result<Proc, Error> {
-        let min_wake_ns = env_u64("RTPSYNTH_PROC_MIN_WAKE_NS").map_or(DEFAULT_MIN_WAKE_NS, |v| v.min(MAX_MIN_WAKE_NS));
+        let min_wake_ns = env_u64("RTPSYNTH_PROC_MIN_WAKE_NS")
+            .map_or(DEFAULT_MIN_WAKE_NS, |v| v.min(MAX_MIN_WAKE_NS));
         let inner = Arc::new(Inner {
             state: Mutex::new(State::new()),
             requests: Mutex::new(Requests::default()),
@@ -532,7 +580,9 @@ impl Proc {
             exit_cv: Condvar::new(),
             wake: sys::Wake::new(),
             min_wake_ns,
-            rt_priority: env_u64("RTPSYNTH_PROC_RT_PRIORITY").filter(|p| (1..=99).contains(p)).map(|p| p as i32),
+            rt_priority: env_u64("RTPSYNTH_PROC_RT_PRIORITY")
+                .filter(|p| (1..=99).contains(p))
+                .map(|p| p as i32),
         });
         let for_worker = inner.clone();
         let h = std::thread::Builder::new()
@@ -562,7 +612,10 @@ impl Proc {
                 }
             };
             run_call(inner, &mut g, idx, 0, None);
-            return Ok(Channel { inner: inner.clone(), slot: Some(idx) });
+            return Ok(Channel {
+                inner: inner.clone(),
+                slot: Some(idx),
+            });
         }
         let reply = Reply::new();
         {
@@ -577,12 +630,16 @@ impl Proc {
                 drop(task);
                 return Err(Error::NoMemory);
             }
-            q.queue.push_back(Request::Create(task, ReplyTo(reply.clone())));
+            q.queue
+                .push_back(Request::Create(task, ReplyTo(reply.clone())));
             inner.has_requests.store(true, Ordering::SeqCst);
         }
         inner.wake.notify();
         match reply.wait() {
-            v if v >= 0 => Ok(Channel { inner: inner.clone(), slot: Some(v as u32) }),
+            v if v >= 0 => Ok(Channel {
+                inner: inner.clone(),
+                slot: Some(v as u32),
+            }),
             v if v == i64::from(Error::Shutdown.to_errno()) => Err(Error::Shutdown),
             _ => Err(Error::NoMemory),
         }
@@ -683,7 +740,8 @@ fn close_slot(inner: &Arc<Inner>, idx: u32) -> i32 {
     let queued = {
         let mut q = inner.requests.lock();
         if !q.exited {
-            q.queue.push_back(Request::Close(idx, ReplyTo(reply.clone())));
+            q.queue
+                .push_back(Request::Close(idx, ReplyTo(reply.clone())));
             inner.has_requests.store(true, Ordering::SeqCst);
         }
         !q.exited

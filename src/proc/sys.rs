@@ -15,7 +15,10 @@ pub(crate) struct Wake {
 
 impl Wake {
     pub(crate) fn new() -> Wake {
-        Wake { word: AtomicU32::new(0), sleeping: AtomicBool::new(false) }
+        Wake {
+            word: AtomicU32::new(0),
+            sleeping: AtomicBool::new(false),
+        }
     }
 
     /// Announce that the sleeper is about to sleep and take the token to
@@ -58,7 +61,12 @@ pub(crate) fn futex_wait(word: &AtomicU32, expected: u32) {
 pub(crate) fn futex_wake_all(word: &AtomicU32) {
     // SAFETY: as in `futex_wake`: only the address of the live atomic is used.
     unsafe {
-        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, i32::MAX);
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+            i32::MAX,
+        );
     }
 }
 
@@ -96,7 +104,12 @@ fn futex_wake(word: &AtomicU32) {
     // SAFETY: FUTEX_WAKE only uses the address of the live atomic `word` as
     // a key; it neither reads nor writes memory through the other arguments.
     unsafe {
-        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, 1i32);
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+            1i32,
+        );
     }
 }
 
@@ -106,7 +119,13 @@ pub(crate) fn set_min_timer_slack() {
     // SAFETY: PR_SET_TIMERSLACK takes an integer argument and only changes
     // a property of the calling thread; no memory is passed.
     unsafe {
-        libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong);
+        libc::prctl(
+            libc::PR_SET_TIMERSLACK,
+            1 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        );
     }
 }
 
@@ -136,8 +155,19 @@ pub(crate) fn request_short_slice(slice_ns: u64) {
     // SAFETY: sched_getattr writes at most `size` bytes into `attr`, a
     // live, writable repr(C) struct of exactly that size (pid 0: this
     // thread; flags must be 0).
-    let r = unsafe { libc::syscall(libc::SYS_sched_getattr, 0, &mut attr as *mut SchedAttr, size, 0u32) };
-    if r != 0 || (attr.sched_policy != libc::SCHED_OTHER as u32 && attr.sched_policy != libc::SCHED_BATCH as u32) {
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_sched_getattr,
+            0,
+            &mut attr as *mut SchedAttr,
+            size,
+            0u32,
+        )
+    };
+    if r != 0
+        || (attr.sched_policy != libc::SCHED_OTHER as u32
+            && attr.sched_policy != libc::SCHED_BATCH as u32)
+    {
         return;
     }
     attr.size = size;
@@ -152,7 +182,9 @@ pub(crate) fn request_short_slice(slice_ns: u64) {
 /// (1..=99). Needs CAP_SYS_NICE or an RLIMIT_RTPRIO allowance; returns
 /// whether it worked.
 pub(crate) fn set_fifo_priority(priority: i32) -> bool {
-    let param = libc::sched_param { sched_priority: priority.clamp(1, 99) };
+    let param = libc::sched_param {
+        sched_priority: priority.clamp(1, 99),
+    };
     // SAFETY: pthread_self() is the calling thread; `param` is a live,
     // initialized sched_param that the call only reads.
     unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) == 0 }

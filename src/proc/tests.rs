@@ -33,7 +33,9 @@ fn periodic(log: Log, period: u64, max_calls: usize) -> Box<dyn Task> {
 fn first_call_before_create_returns_then_periodic() {
     let p = Proc::new().unwrap();
     let log: Log = Arc::default();
-    let ch = p.create_channel(periodic(log.clone(), 5 * MS, usize::MAX)).unwrap();
+    let ch = p
+        .create_channel(periodic(log.clone(), 5 * MS, usize::MAX))
+        .unwrap();
     {
         let l = log.lock();
         assert!(!l.is_empty());
@@ -140,7 +142,10 @@ fn close_from_own_task_and_from_another() {
             now + MS
         }))
         .unwrap();
-    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), -libc::EBADMSG);
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+        -libc::EBADMSG
+    );
     assert_eq!(killer.close(), 0);
     assert_eq!(p.open_channels(), 0);
 }
@@ -193,7 +198,9 @@ fn shutdown_refuses_creates_and_close_stays_local() {
             now + MS
         }))
         .unwrap();
-    let ch2 = p.create_channel(periodic(Arc::default(), MS, usize::MAX)).unwrap();
+    let ch2 = p
+        .create_channel(periodic(Arc::default(), MS, usize::MAX))
+        .unwrap();
     assert!(wait_for(|| calls.load(Ordering::SeqCst) >= 2, 5000));
     p.shutdown();
     p.shutdown();
@@ -201,7 +208,10 @@ fn shutdown_refuses_creates_and_close_stays_local() {
     let n = p.calls();
     std::thread::sleep(Duration::from_millis(10));
     assert_eq!(p.calls(), n);
-    assert_eq!(p.create_channel(periodic(Arc::default(), MS, 1)).err(), Some(Error::Shutdown));
+    assert_eq!(
+        p.create_channel(periodic(Arc::default(), MS, 1)).err(),
+        Some(Error::Shutdown)
+    );
     assert_eq!(ch.close(), -libc::ERANGE);
     drop(p); // channels may outlive the scheduler
     assert_eq!(ch2.close(), 0);
@@ -224,7 +234,10 @@ fn past_deadlines_run_at_once_without_starving_others() {
         .unwrap();
     let log: Log = Arc::default();
     let other = p.create_channel(periodic(log.clone(), 2 * MS, 10)).unwrap();
-    assert!(wait_for(|| log.lock().len() >= 10, 5000), "periodic channel starved");
+    assert!(
+        wait_for(|| log.lock().len() >= 10, 5000),
+        "periodic channel starved"
+    );
     assert!(hog_calls.load(Ordering::SeqCst) > 10);
     assert_eq!(hog.close(), 0);
     assert_eq!(other.close(), 0);
@@ -272,7 +285,10 @@ fn heap_stays_bounded_under_churn() {
     let p = Proc::new().unwrap();
     for _ in 0..20 {
         let chans: Vec<_> = (0..200)
-            .map(|_| p.create_channel(Box::new(|_n: u64, _d: u64, _e: &mut i32| u64::MAX)).unwrap())
+            .map(|_| {
+                p.create_channel(Box::new(|_n: u64, _d: u64, _e: &mut i32| u64::MAX))
+                    .unwrap()
+            })
             .collect();
         for c in chans {
             assert_eq!(c.close(), 0);
@@ -280,7 +296,11 @@ fn heap_stays_bounded_under_churn() {
     }
     // 4000 channels were scheduled at u64::MAX and closed; stale entries
     // are compacted away.
-    assert!(p.heap_len() <= 2 * 200 + HEAP_SLACK + 2, "heap holds {}", p.heap_len());
+    assert!(
+        p.heap_len() <= 2 * 200 + HEAP_SLACK + 2,
+        "heap holds {}",
+        p.heap_len()
+    );
     assert_eq!(p.open_channels(), 0);
 }
 
@@ -350,7 +370,10 @@ fn slow_task_does_not_reorder_others() {
             for w in o.windows(2) {
                 assert!(w[0].0 <= w[1].0, "out of deadline order: {:?}", w);
             }
-            assert!(o.iter().any(|&(d, now)| now - d >= 14 * MS), "the slow task delayed nobody");
+            assert!(
+                o.iter().any(|&(d, now)| now - d >= 14 * MS),
+                "the slow task delayed nobody"
+            );
             return;
         }
     }
@@ -413,7 +436,10 @@ fn shutdown_with_waiting_creators_fails_them() {
     let creators: Vec<_> = (0..3)
         .map(|_| {
             let p = p.clone();
-            std::thread::spawn(move || p.create_channel(Box::new(|_n: u64, _d: u64, _e: &mut i32| 0)).map(|c| c.close()))
+            std::thread::spawn(move || {
+                p.create_channel(Box::new(|_n: u64, _d: u64, _e: &mut i32| 0))
+                    .map(|c| c.close())
+            })
         })
         .collect();
     std::thread::sleep(Duration::from_millis(10));
@@ -437,7 +463,11 @@ fn shutdown_from_task() {
             c2.fetch_add(1, Ordering::SeqCst);
             if d != 0 {
                 p2.shutdown();
-                assert_eq!(p2.create_channel(Box::new(|_n: u64, _d: u64, _e: &mut i32| 0)).err(), Some(Error::Shutdown));
+                assert_eq!(
+                    p2.create_channel(Box::new(|_n: u64, _d: u64, _e: &mut i32| 0))
+                        .err(),
+                    Some(Error::Shutdown)
+                );
             }
             now + MS
         }))
@@ -478,7 +508,10 @@ fn closes_racing_shutdown_are_served_or_done_locally() {
         for (i, e) in closer.join().unwrap() {
             // odd channels failed on their second call (if it happened
             // before the close); even ones never fail
-            assert!(e == 0 || (i % 2 == 1 && e == -libc::EIO), "channel {i}: {e}");
+            assert!(
+                e == 0 || (i % 2 == 1 && e == -libc::EIO),
+                "channel {i}: {e}"
+            );
         }
         assert_eq!(p.open_channels(), 0);
     }

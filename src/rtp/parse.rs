@@ -155,20 +155,38 @@ mod tests {
 
     #[test]
     fn error_order_and_offsets() {
-        assert_eq!(parse(&[0x80; 11]).unwrap_err().kind, ParseErrorKind::TooShort);
-        assert_eq!(parse(&hdr(0x40, 0)).unwrap_err().kind, ParseErrorKind::BadVersion);
+        assert_eq!(
+            parse(&[0x80; 11]).unwrap_err().kind,
+            ParseErrorKind::TooShort
+        );
+        assert_eq!(
+            parse(&hdr(0x40, 0)).unwrap_err().kind,
+            ParseErrorKind::BadVersion
+        );
         // CSRC count 15 with no room: offset 72
         let e = parse(&hdr(0x8f, 0)).unwrap_err();
-        assert_eq!((e.kind, e.data_offset), (ParseErrorKind::TooShortForExt, 72));
+        assert_eq!(
+            (e.kind, e.data_offset),
+            (ParseErrorKind::TooShortForExt, 72)
+        );
         let e = parse(&hdr(0x90, 0)).unwrap_err();
-        assert_eq!((e.kind, e.data_offset), (ParseErrorKind::TooShortForExtSize, 12));
+        assert_eq!(
+            (e.kind, e.data_offset),
+            (ParseErrorKind::TooShortForExtSize, 12)
+        );
         let mut b = hdr(0x90, 0);
         b.extend_from_slice(&[0, 0, 0, 2, 0, 0, 0, 0]);
         let e = parse(&b).unwrap_err();
-        assert_eq!((e.kind, e.data_offset), (ParseErrorKind::TooShortForExt, 24));
+        assert_eq!(
+            (e.kind, e.data_offset),
+            (ParseErrorKind::TooShortForExt, 24)
+        );
         b.extend_from_slice(&[9; 4]);
         assert_eq!(parse(&b).unwrap().data_offset, 24);
-        assert_eq!(parse(&hdr(0xa0, 0)).unwrap_err().kind, ParseErrorKind::TooShortForPadSize);
+        assert_eq!(
+            parse(&hdr(0xa0, 0)).unwrap_err().kind,
+            ParseErrorKind::TooShortForPadSize
+        );
         let mut b = hdr(0xa0, 0);
         b.push(0);
         assert_eq!(parse(&b).unwrap_err().kind, ParseErrorKind::BadPadSize);

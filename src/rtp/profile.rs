@@ -21,11 +21,26 @@ pub struct Profile {
 }
 
 const fn audio(rate: i32, nchannels: i32) -> Profile {
-    Profile { ts_rate: rate, sample_rate: rate, nchannels, pt_kind: PtKind::Audio }
+    Profile {
+        ts_rate: rate,
+        sample_rate: rate,
+        nchannels,
+        pt_kind: PtKind::Audio,
+    }
 }
 
-const RESERVED: Profile = Profile { ts_rate: 0, sample_rate: 0, nchannels: 0, pt_kind: PtKind::Res };
-const EMPTY: Profile = Profile { ts_rate: 0, sample_rate: 0, nchannels: 0, pt_kind: PtKind::Audio };
+const RESERVED: Profile = Profile {
+    ts_rate: 0,
+    sample_rate: 0,
+    nchannels: 0,
+    pt_kind: PtKind::Res,
+};
+const EMPTY: Profile = Profile {
+    ts_rate: 0,
+    sample_rate: 0,
+    nchannels: 0,
+    pt_kind: PtKind::Audio,
+};
 
 const fn build() -> [Profile; 128] {
     let mut t = [EMPTY; 128];

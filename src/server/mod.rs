@@ -219,7 +219,11 @@ pub struct Channel {
 impl Server {
     /// Start a server whose output waits at most 1/`tick_hz` s (0: 200 Hz).
     pub fn new(tick_hz: u32) -> Result<Server, i32> {
-        let hz = if tick_hz == 0 { DEFAULT_TICK_HZ } else { tick_hz };
+        let hz = if tick_hz == 0 {
+            DEFAULT_TICK_HZ
+        } else {
+            tick_hz
+        };
         let tick_ms = 1000u32.div_ceil(hz).max(1) as i32;
         let epfd = sys::epoll_create()?;
         let evfd = sys::eventfd()?;
@@ -237,7 +241,10 @@ impl Server {
             .name("rtpsrv".into())
             .spawn(move || worker_main(sh))
             .map_err(|e| e.raw_os_error().unwrap_or(libc::EAGAIN))?;
-        Ok(Server { shared, thread: Mutex::new(Some(h)) })
+        Ok(Server {
+            shared,
+            thread: Mutex::new(Some(h)),
+        })
     }
 
     pub fn is_shut_down(&self) -> bool {
@@ -246,7 +253,11 @@ impl Server {
 
     /// Open a channel: bind its socket and start receiving into `cb`.
     pub fn create_channel(&self, cfg: &ChanConfig, cb: PktIn) -> Result<Channel, i32> {
-        let qs = if cfg.queue_size == 0 { DEFAULT_QUEUE } else { cfg.queue_size };
+        let qs = if cfg.queue_size == 0 {
+            DEFAULT_QUEUE
+        } else {
+            cfg.queue_size
+        };
         if !qs.is_power_of_two() || qs > MAX_QUEUE {
             return Err(libc::EINVAL);
         }
@@ -272,7 +283,11 @@ impl Server {
                 closed: AtomicBool::new(false),
                 sock: Mutex::new(Some(fd)),
                 cb: Mutex::new(Some(cb)),
-                tx: Mutex::new(TxState { q: TxQueue::new(qs as usize), target: None, active: false }),
+                tx: Mutex::new(TxState {
+                    q: TxQueue::new(qs as usize),
+                    target: None,
+                    active: false,
+                }),
                 local,
                 local_sa,
                 stats: Counters::default(),
@@ -280,7 +295,10 @@ impl Server {
             t.fill(token, chan.clone());
             chan
         };
-        let ch = Channel { chan, shared: sh.clone() };
+        let ch = Channel {
+            chan,
+            shared: sh.clone(),
+        };
         // On failure dropping `ch` undoes everything (table slot, socket).
         sys::epoll_add(sh.epfd.as_raw_fd(), raw_fd, ch.chan.token)?;
         Ok(ch)
@@ -569,7 +587,9 @@ impl<'a> Worker<'a> {
             return TxOutcome::Done;
         }
         let g = c.sock.lock();
-        let Some(fd) = g.as_ref().map(|f| f.as_raw_fd()) else { return TxOutcome::Done };
+        let Some(fd) = g.as_ref().map(|f| f.as_raw_fd()) else {
+            return TxOutcome::Done;
+        };
         let (n, dest) = {
             let mut tx = c.tx.lock();
             let Some(dest) = tx.target else {
@@ -588,7 +608,10 @@ impl<'a> Worker<'a> {
         while consumed < n {
             match self.sb.send(fd, &self.spares[consumed..n], &dest) {
                 Ok(k) => {
-                    let bytes: usize = self.spares[consumed..consumed + k].iter().map(|p| p.len()).sum();
+                    let bytes: usize = self.spares[consumed..consumed + k]
+                        .iter()
+                        .map(|p| p.len())
+                        .sum();
                     bump(&c.stats.tx_pkts, k as u64);
                     bump(&c.stats.tx_bytes, bytes as u64);
                     consumed += k;

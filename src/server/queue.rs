@@ -24,7 +24,13 @@ impl TxQueue {
         debug_assert!(size.is_power_of_two());
         let mut slots = Vec::new();
         slots.resize_with(size, Vec::new);
-        TxQueue { slots, mask: size - 1, head: 0, len: 0, lent: 0 }
+        TxQueue {
+            slots,
+            mask: size - 1,
+            head: 0,
+            len: 0,
+            lent: 0,
+        }
     }
 
     #[cfg(test)]

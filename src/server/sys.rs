@@ -17,7 +17,9 @@ pub const RECV_BUF: usize = 65536;
 const RECV_STRIDE: usize = RECV_BUF + 192;
 
 fn errno() -> i32 {
-    io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 /// A socket address in the kernel's representation (plain data, `Copy`).
@@ -30,7 +32,10 @@ pub struct RawAddr {
 impl RawAddr {
     pub fn empty() -> RawAddr {
         // SAFETY: sockaddr_storage is plain old data; all-zero is valid.
-        RawAddr { storage: unsafe { zeroed() }, len: 0 }
+        RawAddr {
+            storage: unsafe { zeroed() },
+            len: 0,
+        }
     }
 
     pub fn from_socket_addr(a: &SocketAddr) -> RawAddr {
@@ -40,12 +45,16 @@ impl RawAddr {
                 let sin = libc::sockaddr_in {
                     sin_family: libc::AF_INET as libc::sa_family_t,
                     sin_port: v4.port().to_be(),
-                    sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(v4.ip().octets()) },
+                    sin_addr: libc::in_addr {
+                        s_addr: u32::from_ne_bytes(v4.ip().octets()),
+                    },
                     sin_zero: [0; 8],
                 };
                 // SAFETY: sockaddr_storage is larger than and aligned for
                 // sockaddr_in.
-                unsafe { std::ptr::write((&mut r.storage as *mut libc::sockaddr_storage).cast(), sin) };
+                unsafe {
+                    std::ptr::write((&mut r.storage as *mut libc::sockaddr_storage).cast(), sin)
+                };
                 r.len = size_of::<libc::sockaddr_in>() as libc::socklen_t;
             }
             SocketAddr::V6(v6) => {
@@ -53,12 +62,16 @@ impl RawAddr {
                     sin6_family: libc::AF_INET6 as libc::sa_family_t,
                     sin6_port: v6.port().to_be(),
                     sin6_flowinfo: v6.flowinfo().to_be(),
-                    sin6_addr: libc::in6_addr { s6_addr: v6.ip().octets() },
+                    sin6_addr: libc::in6_addr {
+                        s6_addr: v6.ip().octets(),
+                    },
                     sin6_scope_id: v6.scope_id(),
                 };
                 // SAFETY: sockaddr_storage is larger than and aligned for
                 // sockaddr_in6.
-                unsafe { std::ptr::write((&mut r.storage as *mut libc::sockaddr_storage).cast(), sin6) };
+                unsafe {
+                    std::ptr::write((&mut r.storage as *mut libc::sockaddr_storage).cast(), sin6)
+                };
                 r.len = size_of::<libc::sockaddr_in6>() as libc::socklen_t;
             }
         }
@@ -70,13 +83,20 @@ impl RawAddr {
         match self.storage.ss_family as i32 {
             libc::AF_INET if self.len as usize >= size_of::<libc::sockaddr_in>() => {
                 // SAFETY: the family says the storage holds a sockaddr_in.
-                let sin: libc::sockaddr_in = unsafe { std::ptr::read((&self.storage as *const libc::sockaddr_storage).cast()) };
+                let sin: libc::sockaddr_in = unsafe {
+                    std::ptr::read((&self.storage as *const libc::sockaddr_storage).cast())
+                };
                 let ip = Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
-                Some(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(sin.sin_port))))
+                Some(SocketAddr::V4(SocketAddrV4::new(
+                    ip,
+                    u16::from_be(sin.sin_port),
+                )))
             }
             libc::AF_INET6 if self.len as usize >= size_of::<libc::sockaddr_in6>() => {
                 // SAFETY: the family says the storage holds a sockaddr_in6.
-                let s6: libc::sockaddr_in6 = unsafe { std::ptr::read((&self.storage as *const libc::sockaddr_storage).cast()) };
+                let s6: libc::sockaddr_in6 = unsafe {
+                    std::ptr::read((&self.storage as *const libc::sockaddr_storage).cast())
+                };
                 let ip = Ipv6Addr::from(s6.sin6_addr.s6_addr);
                 Some(SocketAddr::V6(SocketAddrV6::new(
                     ip,
@@ -113,7 +133,13 @@ pub fn udp_bind(addr: &SocketAddr) -> Result<OwnedFd, i32> {
         IpAddr::V6(_) => libc::AF_INET6,
     };
     // SAFETY: plain socket(2) call; the result is checked.
-    let fd = unsafe { libc::socket(fam, libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+    let fd = unsafe {
+        libc::socket(
+            fam,
+            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    };
     if fd < 0 {
         return Err(errno());
     }
@@ -133,7 +159,13 @@ pub fn local_addr(fd: RawFd) -> Result<RawAddr, i32> {
     let mut r = RawAddr::empty();
     r.len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     // SAFETY: the storage is writable and r.len tells its size.
-    let rc = unsafe { libc::getsockname(fd, (&mut r.storage as *mut libc::sockaddr_storage).cast(), &mut r.len) };
+    let rc = unsafe {
+        libc::getsockname(
+            fd,
+            (&mut r.storage as *mut libc::sockaddr_storage).cast(),
+            &mut r.len,
+        )
+    };
     if rc < 0 {
         return Err(errno());
     }
@@ -152,7 +184,10 @@ pub fn epoll_create() -> Result<OwnedFd, i32> {
 
 /// Watch `fd` for readability (level-triggered), reporting `token`.
 pub fn epoll_add(epfd: RawFd, fd: RawFd, token: u64) -> Result<(), i32> {
-    let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: token };
+    let mut ev = libc::epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: token,
+    };
     // SAFETY: ev is a valid epoll_event; bad fds are reported as errors.
     let rc = unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) };
     if rc < 0 {
@@ -172,7 +207,11 @@ pub fn new_event() -> libc::epoll_event {
 }
 
 /// Wait for events; EINTR is reported as zero events.
-pub fn epoll_wait(epfd: RawFd, events: &mut [libc::epoll_event], timeout_ms: i32) -> Result<usize, i32> {
+pub fn epoll_wait(
+    epfd: RawFd,
+    events: &mut [libc::epoll_event],
+    timeout_ms: i32,
+) -> Result<usize, i32> {
     let max = events.len().min(i32::MAX as usize) as i32;
     // SAFETY: `events` is a writable array of `max` epoll_event.
     let n = unsafe { libc::epoll_wait(epfd, events.as_mut_ptr(), max, timeout_ms) };
@@ -207,7 +246,12 @@ pub fn eventfd_drain(fd: RawFd) {
 }
 
 /// One datagram's header for recvmmsg/sendmmsg: an address and one iovec.
-fn set_mmsghdr(h: &mut libc::mmsghdr, name: *mut libc::c_void, namelen: libc::socklen_t, iov: *mut libc::iovec) {
+fn set_mmsghdr(
+    h: &mut libc::mmsghdr,
+    name: *mut libc::c_void,
+    namelen: libc::socklen_t,
+    iov: *mut libc::iovec,
+) {
     h.msg_hdr.msg_name = name;
     h.msg_hdr.msg_namelen = namelen;
     h.msg_hdr.msg_iov = iov;
@@ -232,8 +276,14 @@ impl RecvBatch {
         let bufs = vec![0u8; n * RECV_STRIDE];
         // SAFETY: these are plain-old-data structs; all-zero is valid and
         // they are filled in before every use.
-        let (iov0, addr0, hdr0) = unsafe { (zeroed::<libc::iovec>(), zeroed(), zeroed::<libc::mmsghdr>()) };
-        RecvBatch { bufs, iovs: vec![iov0; n], addrs: vec![addr0; n], hdrs: vec![hdr0; n] }
+        let (iov0, addr0, hdr0) =
+            unsafe { (zeroed::<libc::iovec>(), zeroed(), zeroed::<libc::mmsghdr>()) };
+        RecvBatch {
+            bufs,
+            iovs: vec![iov0; n],
+            addrs: vec![addr0; n],
+            hdrs: vec![hdr0; n],
+        }
     }
 
     pub fn capacity(&self) -> usize {
@@ -247,17 +297,32 @@ impl RecvBatch {
         let base = self.bufs.as_mut_ptr();
         for i in 0..n {
             // SAFETY: i * RECV_STRIDE + RECV_BUF <= bufs.len().
-            self.iovs[i] = libc::iovec { iov_base: unsafe { base.add(i * RECV_STRIDE) }.cast(), iov_len: RECV_BUF };
+            self.iovs[i] = libc::iovec {
+                iov_base: unsafe { base.add(i * RECV_STRIDE) }.cast(),
+                iov_len: RECV_BUF,
+            };
             let name = (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast();
             let namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             set_mmsghdr(&mut self.hdrs[i], name, namelen, &mut self.iovs[i]);
         }
         // SAFETY: hdrs[..n] point to live buffers, iovecs and address
         // storage owned by self, none of which move during the call.
-        let r = unsafe { libc::recvmmsg(fd, self.hdrs.as_mut_ptr(), n as u32, libc::MSG_DONTWAIT, std::ptr::null_mut()) };
+        let r = unsafe {
+            libc::recvmmsg(
+                fd,
+                self.hdrs.as_mut_ptr(),
+                n as u32,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
         if r < 0 {
             let e = errno();
-            return if e == libc::EAGAIN || e == libc::EWOULDBLOCK || e == libc::EINTR { Ok(0) } else { Err(e) };
+            return if e == libc::EAGAIN || e == libc::EWOULDBLOCK || e == libc::EINTR {
+                Ok(0)
+            } else {
+                Err(e)
+            };
         }
         Ok(r as usize)
     }
@@ -267,7 +332,11 @@ impl RecvBatch {
         let h = &self.hdrs[i];
         let len = (h.msg_len as usize).min(RECV_BUF);
         let off = i * RECV_STRIDE;
-        (&self.bufs[off..off + len], &self.addrs[i], h.msg_hdr.msg_namelen)
+        (
+            &self.bufs[off..off + len],
+            &self.addrs[i],
+            h.msg_hdr.msg_namelen,
+        )
     }
 }
 
@@ -282,7 +351,10 @@ impl SendBatch {
         let n = n.max(1);
         // SAFETY: plain-old-data structs; all-zero is valid, filled before use.
         let (iov0, hdr0) = unsafe { (zeroed::<libc::iovec>(), zeroed::<libc::mmsghdr>()) };
-        SendBatch { iovs: vec![iov0; n], hdrs: vec![hdr0; n] }
+        SendBatch {
+            iovs: vec![iov0; n],
+            hdrs: vec![hdr0; n],
+        }
     }
 
     /// Send `pkts` (at most the batch capacity) to `dest`. Returns how many
@@ -293,8 +365,16 @@ impl SendBatch {
             return Ok(0);
         }
         for (i, pkt) in pkts.iter().enumerate().take(n) {
-            self.iovs[i] = libc::iovec { iov_base: pkt.as_ptr() as *mut libc::c_void, iov_len: pkt.len() };
-            set_mmsghdr(&mut self.hdrs[i], dest.as_ptr() as *mut libc::c_void, dest.len(), &mut self.iovs[i]);
+            self.iovs[i] = libc::iovec {
+                iov_base: pkt.as_ptr() as *mut libc::c_void,
+                iov_len: pkt.len(),
+            };
+            set_mmsghdr(
+                &mut self.hdrs[i],
+                dest.as_ptr() as *mut libc::c_void,
+                dest.len(),
+                &mut self.iovs[i],
+            );
         }
         // SAFETY: hdrs[..n] point to `dest` and to the packets' buffers,
         // all borrowed for the duration of the call; sendmmsg only reads them.
@@ -310,7 +390,9 @@ impl SendBatch {
 /// needed by the core; this helper exists for tests.
 #[cfg(test)]
 pub fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -4,7 +4,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 fn cfg(host: &str) -> ChanConfig<'_> {
-    ChanConfig { bind_host: Some(host), bind_port: 0, bind_family: 0, queue_size: 0 }
+    ChanConfig {
+        bind_host: Some(host),
+        bind_port: 0,
+        bind_family: 0,
+        queue_size: 0,
+    }
 }
 
 fn wait_until(mut f: impl FnMut() -> bool) -> bool {
@@ -29,7 +34,10 @@ fn loopback_echo_in_order_with_stats() {
     let (tx, rx) = mpsc::channel::<(Vec<u8>, u64)>();
     let tx = Mutex::new(tx);
     let ch = srv
-        .create_channel(&cfg("127.0.0.1"), Box::new(move |p, _a, _l, t| tx.lock().send((p.to_vec(), t)).unwrap()))
+        .create_channel(
+            &cfg("127.0.0.1"),
+            Box::new(move |p, _a, _l, t| tx.lock().send((p.to_vec(), t)).unwrap()),
+        )
         .unwrap();
     let (h, p) = target_of(&ch);
     assert_eq!(ch.send(b"x"), Err(libc::EDESTADDRREQ));
@@ -46,7 +54,10 @@ fn loopback_echo_in_order_with_stats() {
     }
     assert!(wait_until(|| ch.stats().rx_pkts == 20));
     let s = ch.stats();
-    assert_eq!((s.tx_pkts, s.tx_bytes, s.rx_bytes, s.tx_errors), (20, 200, 200, 0));
+    assert_eq!(
+        (s.tx_pkts, s.tx_bytes, s.rx_bytes, s.tx_errors),
+        (20, 200, 200, 0)
+    );
     assert_eq!(ch.send(&vec![0; MAX_DATAGRAM + 1]), Err(libc::EMSGSIZE));
 }
 
@@ -54,13 +65,39 @@ fn loopback_echo_in_order_with_stats() {
 fn bad_configs_are_rejected() {
     let srv = Server::new(100).unwrap();
     let mk = |c: ChanConfig| srv.create_channel(&c, Box::new(|_, _, _, _| {})).err();
-    assert_eq!(mk(ChanConfig { queue_size: 3, ..cfg("127.0.0.1") }), Some(libc::EINVAL));
-    assert_eq!(mk(ChanConfig { queue_size: 1 << 17, ..cfg("127.0.0.1") }), Some(libc::EINVAL));
-    assert_eq!(mk(ChanConfig { bind_family: 5, ..cfg("127.0.0.1") }), Some(libc::EINVAL));
+    assert_eq!(
+        mk(ChanConfig {
+            queue_size: 3,
+            ..cfg("127.0.0.1")
+        }),
+        Some(libc::EINVAL)
+    );
+    assert_eq!(
+        mk(ChanConfig {
+            queue_size: 1 << 17,
+            ..cfg("127.0.0.1")
+        }),
+        Some(libc::EINVAL)
+    );
+    assert_eq!(
+        mk(ChanConfig {
+            bind_family: 5,
+            ..cfg("127.0.0.1")
+        }),
+        Some(libc::EINVAL)
+    );
     assert_eq!(mk(cfg("not-an-ip")), Some(libc::EINVAL));
-    let ch = srv.create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {})).unwrap();
+    let ch = srv
+        .create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {}))
+        .unwrap();
     let port = ch.local_socket_addr().port();
-    assert_eq!(mk(ChanConfig { bind_port: port, ..cfg("127.0.0.1") }), Some(libc::EADDRINUSE));
+    assert_eq!(
+        mk(ChanConfig {
+            bind_port: port,
+            ..cfg("127.0.0.1")
+        }),
+        Some(libc::EADDRINUSE)
+    );
     assert_eq!(ch.set_target("nope", 1), Err(libc::EINVAL));
     assert_eq!(ch.set_target("127.0.0.1", 0), Err(libc::EINVAL));
 }
@@ -69,7 +106,13 @@ fn bad_configs_are_rejected() {
 fn queue_full_is_counted() {
     let srv = Server::new(1).unwrap();
     let ch = srv
-        .create_channel(&ChanConfig { queue_size: 4, ..cfg("127.0.0.1") }, Box::new(|_, _, _, _| {}))
+        .create_channel(
+            &ChanConfig {
+                queue_size: 4,
+                ..cfg("127.0.0.1")
+            },
+            Box::new(|_, _, _, _| {}),
+        )
         .unwrap();
     let (h, p) = target_of(&ch);
     ch.set_target(&h, p).unwrap();
@@ -116,7 +159,12 @@ fn close_inside_callback_and_from_other_thread() {
     let n = Arc::new(AtomicUsize::new(0));
     let n2 = n.clone();
     let ch = srv
-        .create_channel(&cfg("127.0.0.1"), Box::new(move |_, _, _, _| { n2.fetch_add(1, Ordering::SeqCst); }))
+        .create_channel(
+            &cfg("127.0.0.1"),
+            Box::new(move |_, _, _, _| {
+                n2.fetch_add(1, Ordering::SeqCst);
+            }),
+        )
         .unwrap();
     let (h, p) = target_of(&ch);
     ch.set_target(&h, p).unwrap();
@@ -135,7 +183,12 @@ fn shutdown_releases_callbacks_and_close_after_is_local() {
     let srv = Server::new(0).unwrap();
     let marker = Arc::new(());
     let m2 = marker.clone();
-    let ch = srv.create_channel(&cfg("127.0.0.1"), Box::new(move |_, _, _, _| drop(m2.clone()))).unwrap();
+    let ch = srv
+        .create_channel(
+            &cfg("127.0.0.1"),
+            Box::new(move |_, _, _, _| drop(m2.clone())),
+        )
+        .unwrap();
     assert_eq!(Arc::strong_count(&marker), 2);
     srv.shutdown();
     srv.shutdown();
@@ -144,7 +197,8 @@ fn shutdown_releases_callbacks_and_close_after_is_local() {
     ch.set_target(&h, p).unwrap();
     assert_eq!(ch.send(b"x"), Err(libc::ESHUTDOWN));
     assert_eq!(
-        srv.create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {})).err(),
+        srv.create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {}))
+            .err(),
         Some(libc::ESHUTDOWN)
     );
     drop(srv);
@@ -157,11 +211,18 @@ fn many_channels_open_close_without_fd_growth() {
     let before = sys::open_fds();
     for _ in 0..3 {
         let chans: Vec<_> = (0..200)
-            .map(|_| srv.create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {})).unwrap())
+            .map(|_| {
+                srv.create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {}))
+                    .unwrap()
+            })
             .collect();
         drop(chans);
     }
-    assert!(sys::open_fds() <= before + 2, "fds grew from {before} to {}", sys::open_fds());
+    assert!(
+        sys::open_fds() <= before + 2,
+        "fds grew from {before} to {}",
+        sys::open_fds()
+    );
 }
 
 #[test]
@@ -174,7 +235,10 @@ fn ipv6_loopback() {
     let tx = Mutex::new(tx);
     let ch = srv
         .create_channel(
-            &ChanConfig { bind_family: 6, ..cfg("::1") },
+            &ChanConfig {
+                bind_family: 6,
+                ..cfg("::1")
+            },
             Box::new(move |p, a, l, _| {
                 let addr = RawAddr::empty();
                 let _ = addr;
@@ -194,15 +258,28 @@ fn ipv6_loopback() {
 #[test]
 fn a_deep_queue_does_not_starve_other_channels() {
     let srv = Server::new(0).unwrap();
-    let sink = srv.create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {})).unwrap();
+    let sink = srv
+        .create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {}))
+        .unwrap();
     let hog = srv
-        .create_channel(&ChanConfig { queue_size: 65536, ..cfg("127.0.0.1") }, Box::new(|_, _, _, _| {}))
+        .create_channel(
+            &ChanConfig {
+                queue_size: 65536,
+                ..cfg("127.0.0.1")
+            },
+            Box::new(|_, _, _, _| {}),
+        )
         .unwrap();
     let (h, p) = target_of(&sink);
     hog.set_target(&h, p).unwrap();
     let (tx, rx) = mpsc::channel();
     let tx = Mutex::new(tx);
-    let ping = srv.create_channel(&cfg("127.0.0.1"), Box::new(move |_, _, _, _| tx.lock().send(()).unwrap())).unwrap();
+    let ping = srv
+        .create_channel(
+            &cfg("127.0.0.1"),
+            Box::new(move |_, _, _, _| tx.lock().send(()).unwrap()),
+        )
+        .unwrap();
     let (h, p) = target_of(&ping);
     ping.set_target(&h, p).unwrap();
     const N: u64 = 60000;
@@ -212,7 +289,10 @@ fn a_deep_queue_does_not_starve_other_channels() {
     ping.send(b"ping").unwrap();
     rx.recv_timeout(Duration::from_secs(10)).unwrap();
     let sent = hog.stats().tx_pkts;
-    assert!(sent < N, "the ping waited for the whole hog queue ({sent} sent)");
+    assert!(
+        sent < N,
+        "the ping waited for the whole hog queue ({sent} sent)"
+    );
     assert!(wait_until(|| hog.stats().tx_pkts == N));
 }
 
@@ -222,20 +302,30 @@ fn closing_from_another_channels_callback() {
     let victim_calls = Arc::new(AtomicUsize::new(0));
     let vc = victim_calls.clone();
     let victim = srv
-        .create_channel(&cfg("127.0.0.1"), Box::new(move |_, _, _, _| { vc.fetch_add(1, Ordering::SeqCst); }))
+        .create_channel(
+            &cfg("127.0.0.1"),
+            Box::new(move |_, _, _, _| {
+                vc.fetch_add(1, Ordering::SeqCst);
+            }),
+        )
         .unwrap();
     let (vh, vp) = target_of(&victim);
     let slot = Arc::new(Mutex::new(Some(victim)));
     let s2 = slot.clone();
     let closer = srv
-        .create_channel(&cfg("127.0.0.1"), Box::new(move |_, _, _, _| drop(s2.lock().take())))
+        .create_channel(
+            &cfg("127.0.0.1"),
+            Box::new(move |_, _, _, _| drop(s2.lock().take())),
+        )
         .unwrap();
     let (h, p) = target_of(&closer);
     closer.set_target(&h, p).unwrap();
     closer.send(b"close it").unwrap();
     assert!(wait_until(|| slot.lock().is_none()));
     // the victim's port is closed: a packet to it goes nowhere
-    let probe = srv.create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {})).unwrap();
+    let probe = srv
+        .create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {}))
+        .unwrap();
     probe.set_target(&vh, vp).unwrap();
     probe.send(b"x").unwrap();
     std::thread::sleep(Duration::from_millis(30));
@@ -250,10 +340,13 @@ fn closing_from_another_channels_callback() {
 #[test]
 fn shutdown_signalled_during_a_wake_up_is_not_lost() {
     let srv = Server::new(0).unwrap();
-    let ch = srv.create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {})).unwrap();
+    let ch = srv
+        .create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {}))
+        .unwrap();
     // a sink outside the server, so that nothing but the eventfd wakes it
     let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    ch.set_target("127.0.0.1", sink.local_addr().unwrap().port()).unwrap();
+    ch.set_target("127.0.0.1", sink.local_addr().unwrap().port())
+        .unwrap();
     let sh = srv.shared.clone();
     let table = sh.table.lock();
     ch.send(b"wake").unwrap(); // the worker wakes, checks, then waits for the table
@@ -267,5 +360,8 @@ fn shutdown_signalled_during_a_wake_up_is_not_lost() {
         drop(ch);
         done_tx.send(()).unwrap();
     });
-    assert!(done_rx.recv_timeout(Duration::from_secs(10)).is_ok(), "shutdown hung");
+    assert!(
+        done_rx.recv_timeout(Duration::from_secs(10)).is_ok(),
+        "shutdown hung"
+    );
 }
