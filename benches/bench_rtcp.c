@@ -4,7 +4,7 @@
  *  - session input: rtcp_session_rtp_in per packet (RTP header parse,
  *    source lookup among 31, statistics);
  *  - report: rtcp_session_report of a compound with 31 report blocks
- *    (RR + 31 blocks + SDES CNAME, 772 bytes; target < 2 us), timed per
+ *    (RR + 31 blocks + SDES CNAME, 780 bytes; target < 2 us), timed per
  *    call (the 31 packets that make each source reportable are fed
  *    between the timed calls);
  *  - parse: walking that compound with rtcp_parse_next + every block.
