@@ -50,6 +50,7 @@ impl Synth {
     /// With `filled`, `buf` holds the payload at offset 0 and it is moved
     /// behind the header; without, the payload is zeroed. Everything after
     /// the packet up to `buf.len()` is zeroed.
+    #[inline]
     pub fn next_into(
         &mut self,
         plen: usize,

@@ -7,7 +7,8 @@ use std::ptr;
 
 use parking_lot::Mutex;
 
-use super::handle::{free_box, to_boxed_mut_ptr, try_mut, Castable, OwnershipBox};
+use super::handle::{boxed_handle, ffi_dtor, to_boxed_mut_ptr, try_mut};
+use crate::clock::ClockConfig;
 use crate::synth::Synth;
 
 /// `struct rsynth_seq`.
@@ -68,15 +69,21 @@ pub extern "C" fn rsynth_set_randfunc(func: rsynth_randfunc_t, arg: *mut c_void)
 /// What the drop-in's `void *` generator handle points to.
 enum rsynth_inst {}
 
-impl Castable for rsynth_inst {
-    type Ownership = OwnershipBox;
-    type RustType = Synth;
+boxed_handle!(rsynth_inst => Synth);
+
+/// The clock settings from the environment, read once per process
+/// (rtpsynth.h): `RTPSYNTH_NO_TSC` set to anything turns TSC stamps off.
+fn clock_config_from_env() -> ClockConfig {
+    ClockConfig {
+        allow_tsc: std::env::var_os("RTPSYNTH_NO_TSC").is_none(),
+    }
 }
 
 /// Create a generator. Returns NULL only when out of memory.
 #[no_mangle]
 pub extern "C" fn rsynth_ctor(srate: c_int, ptime: c_int) -> *mut c_void {
     super::ffi_boundary!(ptr::null_mut(), {
+        crate::clock::configure(clock_config_from_env);
         to_boxed_mut_ptr::<rsynth_inst>(Synth::new(srate, ptime, draw)).cast()
     })
 }
@@ -97,29 +104,18 @@ pub unsafe extern "C" fn rsynth_next_pkt_pa(
 ) -> c_int {
     super::ffi_boundary!(-1, {
         let s = try_mut!(ri.cast::<rsynth_inst>(), -1);
-        if buf.is_null() || plen < 0 {
+        let Ok(plen) = usize::try_from(plen) else {
+            return -1;
+        };
+        if buf.is_null() || s.header_len() + plen > c_int::MAX as usize {
             return -1;
         }
-        let (plen, blen) = (plen as usize, blen as usize);
-        let hl = s.header_len();
-        let rs = hl + plen;
-        if rs > blen || rs > c_int::MAX as usize {
-            return -1;
+        // SAFETY: a non-NULL `buf` has `blen` writable bytes (contract).
+        let buf = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), blen as usize) };
+        match s.next_into(plen, pt, buf, filled != 0) {
+            Some(len) => len as c_int,
+            None => -1,
         }
-        let buf = buf.cast::<u8>();
-        // SAFETY: `buf` has `blen` writable bytes and `hl + plen <= blen`, so
-        // every range below is inside it; `copy` allows the overlap.
-        unsafe {
-            if filled != 0 {
-                ptr::copy(buf, buf.add(hl), plen);
-                ptr::write_bytes(buf.add(rs), 0, blen - rs);
-            } else {
-                ptr::write_bytes(buf.add(hl), 0, blen - hl);
-            }
-            let h = s.next_header(pt);
-            ptr::copy_nonoverlapping(h.as_ptr(), buf, hl);
-        }
-        rs as c_int
     })
 }
 
@@ -180,10 +176,7 @@ pub unsafe extern "C" fn rsynth_pkt_free(rnp: *mut c_void) {
 /// `ri` must be NULL or a live handle from `rsynth_ctor`.
 #[no_mangle]
 pub unsafe extern "C" fn rsynth_dtor(ri: *mut c_void) {
-    super::ffi_boundary!((), {
-        // SAFETY: NULL or a live handle from rsynth_ctor, not used again.
-        unsafe { free_box(ri.cast::<rsynth_inst>()) };
-    })
+    ffi_dtor!(ri.cast::<rsynth_inst>())
 }
 
 /// Set the marker bit for the next packet; returns the previous value
