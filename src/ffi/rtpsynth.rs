@@ -7,7 +7,7 @@ use std::ptr;
 
 use parking_lot::Mutex;
 
-use super::handle::{boxed_handle, ffi_dtor, to_boxed_mut_ptr, try_mut};
+use super::handle::{boxed_handle, ffi_dtor, to_boxed_mut_ptr, try_mut, try_ref};
 use crate::clock::ClockConfig;
 use crate::synth::Synth;
 
@@ -104,18 +104,125 @@ pub unsafe extern "C" fn rsynth_next_pkt_pa(
 ) -> c_int {
     super::ffi_boundary!(-1, {
         let s = try_mut!(ri.cast::<rsynth_inst>(), -1);
-        let Ok(plen) = usize::try_from(plen) else {
-            return -1;
+        let write = |s: &mut Synth, plen, b: &mut [u8]| s.next_into(plen, pt, b, filled != 0);
+        // SAFETY: forwarded contract: `buf` has `blen` writable bytes.
+        unsafe { write_packet(s, plen, buf, blen, write) }
+    })
+}
+
+/// Check the caller's sizes and pointer, then let `write` (the core's
+/// packet writer, `Synth::next_into` or `next_into_at`) fill the buffer.
+/// -1 for a NULL `buf`, a negative `plen` or a buffer too small.
+///
+/// # Safety
+/// A non-NULL `buf` must point to `blen` writable bytes.
+unsafe fn write_packet(
+    s: &mut Synth,
+    plen: c_int,
+    buf: *mut c_char,
+    blen: c_uint,
+    write: impl FnOnce(&mut Synth, usize, &mut [u8]) -> Option<usize>,
+) -> c_int {
+    let Ok(plen) = usize::try_from(plen) else {
+        return -1;
+    };
+    if buf.is_null() || s.header_len() + plen > c_int::MAX as usize {
+        return -1;
+    }
+    // SAFETY: a non-NULL `buf` has `blen` writable bytes (contract).
+    let buf = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), blen as usize) };
+    write(s, plen, buf).map_or(-1, |len| len as c_int)
+}
+
+/// Like `rsynth_next_pkt_pa`, but the packet carries the caller's
+/// timestamp and marker bit; only the sequence number advances (see
+/// rtpsynth.h). -1 when `blen` is too small, `plen` is negative or a
+/// pointer is NULL.
+///
+/// # Safety
+/// `buf` must point to `blen` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn rsynth_next_pkt_at(
+    ri: *mut c_void,
+    plen: c_int,
+    pt: c_int,
+    ts: u32,
+    marker: c_int,
+    buf: *mut c_char,
+    blen: c_uint,
+    pa: c_int,
+) -> c_int {
+    super::ffi_boundary!(-1, {
+        let s = try_mut!(ri.cast::<rsynth_inst>(), -1);
+        let write = |s: &mut Synth, plen, b: &mut [u8]| {
+            s.next_into_at(plen, pt, ts, marker != 0, b, pa != 0)
         };
-        if buf.is_null() || s.header_len() + plen > c_int::MAX as usize {
-            return -1;
+        // SAFETY: forwarded contract: `buf` has `blen` writable bytes.
+        unsafe { write_packet(s, plen, buf, blen, write) }
+    })
+}
+
+/// The generator's SSRC (0 for a NULL handle).
+///
+/// # Safety
+/// `ri` must be NULL or a live handle from `rsynth_ctor*`.
+#[no_mangle]
+pub unsafe extern "C" fn rsynth_get_ssrc(ri: *const c_void) -> u32 {
+    super::ffi_boundary!(0, { try_ref!(ri.cast::<rsynth_inst>(), 0).ssrc() })
+}
+
+/// The next packet's sequence number (0 for a NULL handle).
+///
+/// # Safety
+/// `ri` must be NULL or a live handle from `rsynth_ctor*`.
+#[no_mangle]
+pub unsafe extern "C" fn rsynth_get_seq(ri: *const c_void) -> u16 {
+    super::ffi_boundary!(0, { try_ref!(ri.cast::<rsynth_inst>(), 0).next_seq() })
+}
+
+/// The next packet's timestamp, low 32 bits (0 for a NULL handle).
+///
+/// # Safety
+/// `ri` must be NULL or a live handle from `rsynth_ctor*`.
+#[no_mangle]
+pub unsafe extern "C" fn rsynth_get_ts(ri: *const c_void) -> u32 {
+    super::ffi_boundary!(0, { try_ref!(ri.cast::<rsynth_inst>(), 0).next_ts() })
+}
+
+/// Three values from the OS random source (getrandom(2)), for an SSRC,
+/// initial timestamp and sequence number that differ between processes.
+/// None if the kernel cannot supply them.
+pub fn os_random_draws() -> Option<[u32; 3]> {
+    let mut b = [0u8; 12];
+    let mut got = 0usize;
+    while got < b.len() {
+        // SAFETY: the range `got..12` of `b` is writable; flags 0 blocks
+        // only until the pool is initialised at boot.
+        let n = unsafe { libc::getrandom(b[got..].as_mut_ptr().cast(), b.len() - got, 0) };
+        if n < 0 {
+            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return None;
         }
-        // SAFETY: a non-NULL `buf` has `blen` writable bytes (contract).
-        let buf = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), blen as usize) };
-        match s.next_into(plen, pt, buf, filled != 0) {
-            Some(len) => len as c_int,
-            None => -1,
-        }
+        got += n as usize;
+    }
+    let w = |i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    Some([w(0), w(4), w(8)])
+}
+
+/// Create a generator whose SSRC, timestamp and sequence number come from
+/// the OS random source. NULL when out of memory or getrandom fails.
+#[no_mangle]
+pub extern "C" fn rsynth_ctor_random(srate: c_int, ptime: c_int) -> *mut c_void {
+    super::ffi_boundary!(ptr::null_mut(), {
+        crate::clock::configure(clock_config_from_env);
+        let Some(d) = os_random_draws() else {
+            return ptr::null_mut();
+        };
+        let mut it = d.into_iter();
+        let s = Synth::new(srate, ptime, || it.next().unwrap_or(0));
+        to_boxed_mut_ptr::<rsynth_inst>(s).cast()
     })
 }
 
