@@ -5,7 +5,7 @@
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use std::slice;
 
-use super::handle::{ffi_ctor, free_box, try_mut, try_ref, Castable, OwnershipBox};
+use super::handle::{boxed_handle, ffi_ctor, ffi_dtor, try_mut, try_ref};
 use super::{bytes, EPANIC};
 use crate::rtcp::packet::{self, fir_entries, nack_seqs, CompoundError, Packet, ParseErrorKind};
 use crate::rtcp::session::{Event, Remote, Session, SessionConfig, SessionError};
@@ -120,20 +120,14 @@ pub struct rtcp_stats {
     _private: [u8; 0],
 }
 
-impl Castable for rtcp_stats {
-    type Ownership = OwnershipBox;
-    type RustType = RecvStats;
-}
+boxed_handle!(rtcp_stats => RecvStats);
 
 /// Opaque session handle.
 pub struct rtcp_session {
     _private: [u8; 0],
 }
 
-impl Castable for rtcp_session {
-    type Ownership = OwnershipBox;
-    type RustType = Session;
-}
+boxed_handle!(rtcp_session => Session);
 
 const EINVAL: c_int = -libc::EINVAL;
 /// Most SDES items / FIR entries one call takes (converted on the stack).
@@ -924,10 +918,7 @@ pub unsafe extern "C" fn rtcp_stats_ctor(clock_rate: u32, err: *mut c_int) -> *m
 /// `st` is NULL or a live handle, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn rtcp_stats_dtor(st: *mut rtcp_stats) {
-    super::ffi_boundary!((), {
-        // SAFETY: NULL or a live handle not used again (the contract).
-        unsafe { free_box(st) };
-    })
+    ffi_dtor!(st)
 }
 
 /// Account one RTP packet.
@@ -1049,10 +1040,7 @@ pub unsafe extern "C" fn rtcp_session_ctor(
 /// `s` is NULL or a live handle, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn rtcp_session_dtor(s: *mut rtcp_session) {
-    super::ffi_boundary!((), {
-        // SAFETY: NULL or a live handle not used again (the contract).
-        unsafe { free_box(s) };
-    })
+    ffi_dtor!(s)
 }
 
 /// Replace the interval's random source.
