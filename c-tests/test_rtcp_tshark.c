@@ -111,7 +111,10 @@ int main(void) {
     snprintf(cmd, sizeof cmd,
         "timeout 60 tshark -n -r %s -d udp.port==%d,rtcp -Y '_ws.malformed || _ws.expert.severity >= 0x600000' "
         "-T fields -e frame.number -e _ws.expert.message 2>/dev/null", path, PORT);
-    CHECK_EQ(run(cmd, out, sizeof out), 0);
+    int rc0 = run(cmd, out, sizeof out);
+    if (rc0 != 0)
+        unlink(path);
+    CHECK_EQ(rc0, 0);
     if (out[0] != 0)
         fprintf(stderr, "tshark complains:\n%s\n", out);
     CHECK(out[0] == 0);
@@ -123,7 +126,9 @@ int main(void) {
         "-e rtcp.ssrc.cum_nr -e rtcp.ssrc.ext_high -e rtcp.ssrc.jitter -e rtcp.ssrc.lsr -e rtcp.ssrc.dlsr "
         "-e rtcp.sdes.text -e rtcp.rtpfb.nack_pid -e rtcp.rtpfb.nack_blp -e rtcp.psfb.fir.fci.ssrc "
         "-e rtcp.psfb.fir.fci.csn -e rtcp.padding 2>/dev/null", path, PORT);
-    CHECK_EQ(run(cmd, out, sizeof out), 0);
+    int rc = run(cmd, out, sizeof out);
+    unlink(path);
+    CHECK_EQ(rc, 0);
     /* tshark lists the SDES chunk's SSRC among rtcp.ssrc.identifier and
      * expands each NACK entry into the sequence numbers asked for. */
     char want[4096];
@@ -140,6 +145,5 @@ int main(void) {
     if (strcmp(out, want) != 0)
         fprintf(stderr, "tshark said:\n%swe built:\n%s", out, want);
     CHECK_STR(out, want);
-    unlink(path);
     TEST_DONE("test_rtcp_tshark");
 }
