@@ -9,6 +9,7 @@ pub mod clock;
 pub mod codec;
 pub mod jbuf;
 pub mod proc;
+pub mod rtcp;
 pub mod rtp;
 pub mod server;
 pub mod synth;
