@@ -194,8 +194,11 @@ impl RtpSynth {
 /// built-in generator.
 #[pyfunction]
 fn set_randfunc(func: &Bound<'_, PyAny>) -> PyResult<()> {
+    // The previous callable is released after the lock: its destructor
+    // may run Python code that calls back in here.
     if func.is_none() {
-        *RANDFUNC.lock() = None;
+        let old = RANDFUNC.lock().take();
+        drop(old);
         return Ok(());
     }
     if !func.is_callable() {
@@ -203,7 +206,8 @@ fn set_randfunc(func: &Bound<'_, PyAny>) -> PyResult<()> {
             "set_randfunc expects a callable or None",
         ));
     }
-    *RANDFUNC.lock() = Some(func.clone().unbind());
+    let old = RANDFUNC.lock().replace(func.clone().unbind());
+    drop(old);
     Ok(())
 }
 
