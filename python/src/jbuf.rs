@@ -8,11 +8,11 @@
 //! identity is stable (`w.content is w.content`).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple, PyType};
 
 use rtpsynth::jbuf::{Erasure, Frame, JitterBuffer, Sink};
@@ -126,6 +126,27 @@ impl InfoVals {
     }
 }
 
+/// The object in `cell`, made by `make` on first use. Never blocks and
+/// never releases the GIL (unlike pyo3's PyOnceLock, which releases it on
+/// every first initialisation): if another thread filled the cell first,
+/// its object is kept and ours dropped.
+fn lazy<T>(
+    py: Python<'_>,
+    cell: &OnceLock<Py<T>>,
+    make: impl FnOnce() -> PyResult<Py<T>>,
+) -> PyResult<Py<T>> {
+    if let Some(v) = cell.get() {
+        return Ok(v.clone_ref(py));
+    }
+    let v = make()?;
+    if let Err(ours) = cell.set(v) {
+        drop(ours);
+    }
+    cell.get()
+        .map(|v| v.clone_ref(py))
+        .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("lazy cell unset"))
+}
+
 fn no_args(args: &Bound<'_, PyTuple>, name: &str) -> PyResult<()> {
     if args.is_empty() {
         Ok(())
@@ -205,7 +226,7 @@ impl RTPInfo {
 #[pyclass(module = "rtpsynth.RtpJBuf", name = "RTPPacket", frozen)]
 pub struct RTPPacket {
     m: RtpMeta,
-    info: PyOnceLock<Py<RTPInfo>>,
+    info: OnceLock<Py<RTPInfo>>,
     _c: Counted,
 }
 
@@ -213,7 +234,7 @@ impl RTPPacket {
     fn build(m: RtpMeta) -> Self {
         RTPPacket {
             m,
-            info: PyOnceLock::new(),
+            info: OnceLock::new(),
             _c: Counted::new(Kind::Packet),
         }
     }
@@ -231,16 +252,13 @@ impl RTPPacket {
         no_args(args, "RTPPacket")?;
         let p = Self::build(RtpMeta::default());
         // The original builds the info object eagerly here.
-        let _ = p.info.set(py, Py::new(py, RTPInfo::build(p.m.info))?);
+        let _ = p.info.set(Py::new(py, RTPInfo::build(p.m.info))?);
         Ok(p)
     }
     /// The parsed header (`RTPInfo`).
     #[getter]
     fn info(&self, py: Python<'_>) -> PyResult<Py<RTPInfo>> {
-        let i = self
-            .info
-            .get_or_try_init(py, || Py::new(py, RTPInfo::build(self.m.info)))?;
-        Ok(i.clone_ref(py))
+        lazy(py, &self.info, || Py::new(py, RTPInfo::build(self.m.info)))
     }
     /// Logical sequence number (keeps counting across 16-bit wraps).
     #[getter]
@@ -311,7 +329,7 @@ impl ERSFrame {
 #[pyclass(module = "rtpsynth.RtpJBuf", name = "RTPFrameUnion", frozen)]
 pub struct RTPFrameUnion {
     m: Option<RtpMeta>,
-    rtp: PyOnceLock<Py<PyAny>>,
+    rtp: OnceLock<Py<PyAny>>,
     _c: Counted,
 }
 
@@ -319,7 +337,7 @@ impl RTPFrameUnion {
     fn build(m: Option<RtpMeta>) -> Self {
         RTPFrameUnion {
             m,
-            rtp: PyOnceLock::new(),
+            rtp: OnceLock::new(),
             _c: Counted::new(Kind::Union),
         }
     }
@@ -339,10 +357,9 @@ impl RTPFrameUnion {
         let Some(m) = self.m else {
             return Ok(py.None());
         };
-        let r = self
-            .rtp
-            .get_or_try_init(py, || Py::new(py, RTPPacket::build(m)).map(Py::into_any))?;
-        Ok(r.clone_ref(py))
+        lazy(py, &self.rtp, || {
+            Py::new(py, RTPPacket::build(m)).map(Py::into_any)
+        })
     }
     /// Always None (erasures come as `ERSFrame` directly).
     #[getter]
@@ -355,7 +372,7 @@ impl RTPFrameUnion {
 #[pyclass(module = "rtpsynth.RtpJBuf", name = "RTPFrame", frozen)]
 pub struct RTPFrame {
     m: Option<RtpMeta>,
-    frame: PyOnceLock<Py<PyAny>>,
+    frame: OnceLock<Py<PyAny>>,
     _c: Counted,
 }
 
@@ -363,7 +380,7 @@ impl RTPFrame {
     fn build(m: Option<RtpMeta>) -> Self {
         RTPFrame {
             m,
-            frame: PyOnceLock::new(),
+            frame: OnceLock::new(),
             _c: Counted::new(Kind::Frame),
         }
     }
@@ -389,10 +406,9 @@ impl RTPFrame {
         let Some(m) = self.m else {
             return Ok(py.None());
         };
-        let f = self.frame.get_or_try_init(py, || {
+        lazy(py, &self.frame, || {
             Py::new(py, RTPFrameUnion::build(Some(m))).map(Py::into_any)
-        })?;
-        Ok(f.clone_ref(py))
+        })
     }
 }
 
@@ -408,9 +424,9 @@ enum Content {
 #[pyclass(module = "rtpsynth.RtpJBuf", name = "FrameWrapper", frozen)]
 pub struct FrameWrapper {
     what: Content,
-    content: PyOnceLock<Py<PyAny>>,
+    content: OnceLock<Py<PyAny>>,
     data: Option<Py<PyBytes>>,
-    rtp_data: PyOnceLock<Py<PyAny>>,
+    rtp_data: OnceLock<Py<PyAny>>,
     opaque: Option<Py<PyAny>>,
     _c: Counted,
 }
@@ -419,9 +435,9 @@ impl FrameWrapper {
     fn build(what: Content, data: Option<Py<PyBytes>>, opaque: Option<Py<PyAny>>) -> Self {
         FrameWrapper {
             what,
-            content: PyOnceLock::new(),
+            content: OnceLock::new(),
             data,
-            rtp_data: PyOnceLock::new(),
+            rtp_data: OnceLock::new(),
             opaque,
             _c: Counted::new(Kind::Wrapper),
         }
@@ -439,12 +455,11 @@ impl FrameWrapper {
     /// The `RTPFrame` or `ERSFrame`.
     #[getter]
     fn content(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let c = self.content.get_or_try_init(py, || match self.what {
+        lazy(py, &self.content, || match self.what {
             Content::Empty => Ok(py.None()),
             Content::Rtp(m) => Py::new(py, RTPFrame::build(Some(m))).map(Py::into_any),
             Content::Ers(e) => Py::new(py, ERSFrame::build(e)).map(Py::into_any),
-        })?;
-        Ok(c.clone_ref(py))
+        })
     }
     /// The whole datagram (bytes), None for an erasure.
     #[getter]
@@ -460,15 +475,14 @@ impl FrameWrapper {
         let (Content::Rtp(m), Some(d)) = (&self.what, &self.data) else {
             return Ok(py.None());
         };
-        let r = self.rtp_data.get_or_try_init(py, || -> PyResult<_> {
+        lazy(py, &self.rtp_data, || {
             let raw = d.bind(py).as_bytes();
             let off = m.info.data_offset as usize;
             let payload = raw
                 .get(off..off.saturating_add(m.info.data_size))
                 .unwrap_or(&[]);
             Ok(PyBytes::new(py, payload).into_any().unbind())
-        })?;
-        Ok(r.clone_ref(py))
+        })
     }
     /// The `opaque` value given to `udp_in` with this packet.
     #[getter]
