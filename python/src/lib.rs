@@ -9,6 +9,7 @@
 
 mod args;
 mod jbuf;
+mod pin;
 mod proc;
 mod server;
 mod synth;

@@ -37,6 +37,7 @@ type CbSlot = Arc<Mutex<Option<Py<PyAny>>>>;
 
 fn make_task(cb: CbSlot, err: ErrSlot) -> Box<dyn core::Task> {
     Box::new(move |now: u64, deadline: u64, e: &mut i32| -> u64 {
+        crate::pin::pin_thread_state();
         Python::attach(|py| {
             let f = cb.lock().as_ref().map(|f| f.clone_ref(py));
             let Some(f) = f else { return 0 };
@@ -159,6 +160,14 @@ impl RtpProc {
     /// `create_channel` then raises RuntimeError.
     fn shutdown(&self, py: Python<'_>) {
         py.detach(|| self.proc.shutdown());
+    }
+}
+
+impl Drop for RtpProc {
+    fn drop(&mut self) {
+        // Joining the worker must not hold the GIL: a callback may wait
+        // for it.
+        Python::attach(|py| py.detach(|| self.proc.shutdown()));
     }
 }
 

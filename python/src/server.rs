@@ -153,6 +153,7 @@ type CbSlot = Arc<Mutex<Option<Py<PyAny>>>>;
 /// GIL held only for the call. An exception goes to `sys.unraisablehook`.
 fn make_pkt_in(slot: CbSlot) -> core::PktIn {
     Box::new(move |pkt, ss, len, rtime| {
+        crate::pin::pin_thread_state();
         Python::attach(|py| {
             let cb = slot.lock().as_ref().map(|c| c.clone_ref(py));
             let Some(cb) = cb else { return };
@@ -316,6 +317,14 @@ impl RtpServer {
             drop(cb);
         }
         drop(chans);
+    }
+}
+
+impl Drop for RtpServer {
+    fn drop(&mut self) {
+        // Joining the worker must not hold the GIL: a callback may wait
+        // for it.
+        Python::attach(|py| py.detach(|| self.srv.shutdown()));
     }
 }
 
