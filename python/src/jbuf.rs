@@ -15,8 +15,8 @@ use pyo3::exceptions::{PyException, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple, PyType};
 
-use rtpsynth::jbuf::{Erasure, Frame, JitterBuffer, Sink};
-use rtpsynth::rtp::{self, Parsed};
+use rtpsynth::jbuf::{Erasure, Frame, InputError, JitterBuffer, Sink};
+use rtpsynth::rtp::Parsed;
 
 use crate::args::to_bytes;
 
@@ -599,27 +599,30 @@ impl RtpJBuf {
             dropped: 0,
             err: None,
         };
-        // The original purges a stale tail before it parses the datagram.
-        if let Some(stale) = self.jb.purge_stale_tail() {
-            out.dropped(stale);
+        // The core ages the stale tail before it parses, as the original.
+        let r = self.jb.udp_in(
+            bytes.as_bytes(),
+            || {
+                Some(Held {
+                    data: bytes.clone().unbind(),
+                    opaque: opaque.map_or_else(|| py.None(), Bound::unbind),
+                    info: InfoVals::default(),
+                })
+            },
+            |h, p| h.info = InfoVals::from_parsed(p),
+            &mut out,
+        );
+        if let Err(e) = r {
+            self.dropped += out.dropped;
+            return Err(match e {
+                InputError::Parse(pe) => {
+                    RTPParseError::new_err(format!("rtpjbuf_udp_in(): error {}", pe.kind.code()))
+                }
+                InputError::NoMemory => pyo3::exceptions::PyMemoryError::new_err(format!(
+                    "rtpjbuf_udp_in(): error {RJB_ENOMEM}"
+                )),
+            });
         }
-        let parsed = rtp::parse(bytes.as_bytes());
-        let p = match parsed {
-            Ok(p) => p,
-            Err(e) => {
-                self.dropped += out.dropped;
-                return Err(RTPParseError::new_err(format!(
-                    "rtpjbuf_udp_in(): error {}",
-                    e.kind.code()
-                )));
-            }
-        };
-        let held = Held {
-            data: bytes.unbind(),
-            opaque: opaque.map_or_else(|| py.None(), Bound::unbind),
-            info: InfoVals::from_parsed(&p),
-        };
-        self.jb.insert(p.seq, p.ts, held, &mut out);
         self.finish(py, out)
     }
 

@@ -25,10 +25,10 @@ create_exception!(
 
 /// Everything this module uses of the core scheduler, in one place.
 mod core {
-    pub use rtpsynth::proc::{Channel, Error, Proc, Task, TASK_PANICKED};
+    pub use rtpsynth::proc::{Channel, Error, Proc, Task, TaskError};
 }
 
-/// The `*err` a task sets when its Python callback failed.
+/// The code a task stops with when its Python callback failed.
 const PY_FAILED: i32 = -1;
 
 /// The exception a channel's callback raised, kept for `close()`.
@@ -36,30 +36,28 @@ type ErrSlot = Arc<Mutex<Option<PyErr>>>;
 type CbSlot = Arc<Mutex<Option<Py<PyAny>>>>;
 
 fn make_task(cb: CbSlot, err: ErrSlot) -> Box<dyn core::Task> {
-    Box::new(move |now: u64, deadline: u64, e: &mut i32| -> u64 {
-        crate::pin::pin_thread_state();
-        Python::attach(|py| {
-            let f = cb.lock().as_ref().map(|f| f.clone_ref(py));
-            let Some(f) = f else { return 0 };
-            let r = f.call1(py, (now, deadline)).and_then(|r| -> PyResult<u64> {
-                if r.is_none(py) {
-                    Ok(0)
-                } else {
-                    // 0 would mean "stop" to the core; the original runs
-                    // the channel again at once.
-                    Ok(r.extract::<u64>(py)?.max(1))
-                }
-            });
-            match r {
-                Ok(next) => next,
-                Err(pe) => {
+    Box::new(
+        move |now: u64, deadline: u64| -> Result<u64, core::TaskError> {
+            crate::pin::pin_thread_state();
+            Python::attach(|py| {
+                let f = cb.lock().as_ref().map(|f| f.clone_ref(py));
+                let Some(f) = f else { return Ok(0) };
+                let r = f.call1(py, (now, deadline)).and_then(|r| -> PyResult<u64> {
+                    if r.is_none(py) {
+                        Ok(0)
+                    } else {
+                        // 0 would mean "stop" to the core; the original runs
+                        // the channel again at once.
+                        Ok(r.extract::<u64>(py)?.max(1))
+                    }
+                });
+                r.map_err(|pe| {
                     *err.lock() = Some(pe);
-                    *e = PY_FAILED;
-                    0
-                }
-            }
-        })
-    })
+                    core::TaskError::Failed(PY_FAILED)
+                })
+            })
+        },
+    )
 }
 
 fn core_error(e: core::Error) -> PyErr {
@@ -202,17 +200,17 @@ impl RtpProcChannel {
             return Err(PyRuntimeError::new_err("channel is already closed"));
         }
         let ch = self.ch.lock().take();
-        let code = py.detach(|| ch.map_or(0, core::Channel::close));
+        let closed = py.detach(|| ch.map_or(Ok(()), core::Channel::close));
         let cb = self.cb.lock().take();
         drop(cb);
         let cause = self.err.lock().take();
-        if code == 0 && cause.is_none() {
+        if closed.is_ok() && cause.is_none() {
             return Ok(());
         }
         let err = ChannelProcError::new_err("channel processing callback failed");
         if let Some(c) = cause {
             err.set_cause(py, Some(c));
-        } else if code == core::TASK_PANICKED {
+        } else if closed == Err(core::TaskError::Panicked) {
             err.set_cause(py, Some(PyRuntimeError::new_err("proc_in panicked")));
         }
         Err(err)
