@@ -141,7 +141,7 @@ impl RtpProc {
         Py::new(
             py,
             RtpProcChannel {
-                proc: slf.clone().unbind(),
+                _proc: slf.clone().unbind(),
                 id,
                 ch: Mutex::new(Some(ch)),
                 closed: AtomicBool::new(false),
@@ -172,7 +172,9 @@ impl Drop for RtpProc {
 /// A channel of the `RtpProc` scheduler (made by `RtpProc.create_channel`).
 #[pyclass(module = "rtpsynth.RtpProc", name = "RtpProcChannel", frozen, weakref)]
 pub struct RtpProcChannel {
-    proc: Py<RtpProc>,
+    /// Keeps the scheduler alive while a channel of it exists (as the
+    /// original's channel holds its RtpProc).
+    _proc: Py<RtpProc>,
     id: u64,
     ch: Mutex<Option<core::Channel>>,
     closed: AtomicBool,
@@ -240,7 +242,6 @@ impl Drop for RtpProcChannel {
             drop(e);
             py.detach(|| drop(ch));
         });
-        let _ = &self.proc;
     }
 }
 

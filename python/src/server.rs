@@ -341,12 +341,11 @@ pub struct RtpChannel {
 }
 
 impl RtpChannel {
-    fn check_open(&self, py: Python<'_>) -> PyResult<()> {
+    fn check_open(&self) -> PyResult<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(PyRuntimeError::new_err("channel is closed"));
         }
         if self.server.get().srv.is_shut_down() {
-            let _ = py;
             return Err(PyRuntimeError::new_err("RtpServer is shutting down"));
         }
         Ok(())
@@ -366,7 +365,7 @@ impl RtpChannel {
     ///
     /// Send queued packets to `host`:`port` (a name is resolved).
     fn set_target(&self, py: Python<'_>, host: &str, port: i64) -> PyResult<()> {
-        self.check_open(py)?;
+        self.check_open()?;
         let port = check_port(port)?;
         let family = if self.local.is_ipv6() { 6 } else { 4 };
         // An IPv6 socket also reaches IPv4 targets (as IPv4-mapped).
@@ -394,7 +393,7 @@ impl RtpChannel {
     ///
     /// Queue a copy of `data` (bytes-like) for sending; never blocks.
     /// Raises RtpQueueFullError when the output queue is full.
-    fn send_pkt(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn send_pkt(&self, data: &Bound<'_, PyAny>) -> PyResult<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(PyRuntimeError::new_err("channel is closed"));
         }
@@ -402,7 +401,7 @@ impl RtpChannel {
             return Err(PyRuntimeError::new_err("channel target is not set"));
         }
         let b = to_bytes(data)?;
-        self.check_open(py)?;
+        self.check_open()?;
         let g = self.ch.lock();
         let Some(ch) = g.as_ref() else {
             return Err(PyRuntimeError::new_err("channel is closed"));
