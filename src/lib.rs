@@ -10,6 +10,7 @@ pub mod codec;
 pub mod event;
 pub mod jbuf;
 pub mod proc;
+pub mod rtcp;
 pub mod rtp;
 pub mod server;
 pub mod synth;

@@ -7,6 +7,7 @@ use std::ptr;
 
 use parking_lot::Mutex;
 
+use super::handle::{free_box, to_boxed_mut_ptr, try_mut, try_ref, Castable, OwnershipBox};
 use crate::synth::Synth;
 
 /// `struct rsynth_seq`.
@@ -64,17 +65,19 @@ pub extern "C" fn rsynth_set_randfunc(func: rsynth_randfunc_t, arg: *mut c_void)
     })
 }
 
-fn synth<'a>(ri: *mut c_void) -> Option<&'a mut Synth> {
-    // SAFETY: non-NULL handles come from rsynth_ctor and are used by one
-    // thread at a time, as with the original.
-    unsafe { ri.cast::<Synth>().as_mut() }
+/// What the drop-in's `void *` generator handle points to.
+enum rsynth_inst {}
+
+impl Castable for rsynth_inst {
+    type Ownership = OwnershipBox;
+    type RustType = Synth;
 }
 
 /// Create a generator. Returns NULL only when out of memory.
 #[no_mangle]
 pub extern "C" fn rsynth_ctor(srate: c_int, ptime: c_int) -> *mut c_void {
     super::ffi_boundary!(ptr::null_mut(), {
-        Box::into_raw(Box::new(Synth::new(srate, ptime, draw))).cast()
+        to_boxed_mut_ptr::<rsynth_inst>(Synth::new(srate, ptime, draw)).cast()
     })
 }
 
@@ -93,7 +96,7 @@ pub unsafe extern "C" fn rsynth_next_pkt_pa(
     filled: c_int,
 ) -> c_int {
     super::ffi_boundary!(-1, {
-        let Some(s) = synth(ri) else { return -1 };
+        let s = try_mut!(ri.cast::<rsynth_inst>(), -1);
         // SAFETY: forwarded contract: `buf` has `blen` writable bytes.
         unsafe { write_packet(s, plen, buf, blen, filled, |s| s.next_header(pt)) }
     })
@@ -156,7 +159,7 @@ pub unsafe extern "C" fn rsynth_next_pkt_at(
     pa: c_int,
 ) -> c_int {
     super::ffi_boundary!(-1, {
-        let Some(s) = synth(ri) else { return -1 };
+        let s = try_mut!(ri.cast::<rsynth_inst>(), -1);
         // SAFETY: forwarded contract: `buf` has `blen` writable bytes.
         unsafe {
             write_packet(s, plen, buf, blen, pa, |s| {
@@ -166,27 +169,31 @@ pub unsafe extern "C" fn rsynth_next_pkt_at(
     })
 }
 
-fn synth_ref<'a>(ri: *const c_void) -> Option<&'a Synth> {
-    // SAFETY: non-NULL handles come from rsynth_ctor*/ and are live.
-    unsafe { ri.cast::<Synth>().as_ref() }
-}
-
 /// The generator's SSRC (0 for a NULL handle).
+///
+/// # Safety
+/// `ri` must be NULL or a live handle from `rsynth_ctor*`.
 #[no_mangle]
-pub extern "C" fn rsynth_get_ssrc(ri: *const c_void) -> u32 {
-    super::ffi_boundary!(0, { synth_ref(ri).map_or(0, Synth::ssrc) })
+pub unsafe extern "C" fn rsynth_get_ssrc(ri: *const c_void) -> u32 {
+    super::ffi_boundary!(0, { try_ref!(ri.cast::<rsynth_inst>(), 0).ssrc() })
 }
 
 /// The next packet's sequence number (0 for a NULL handle).
+///
+/// # Safety
+/// `ri` must be NULL or a live handle from `rsynth_ctor*`.
 #[no_mangle]
-pub extern "C" fn rsynth_get_seq(ri: *const c_void) -> u16 {
-    super::ffi_boundary!(0, { synth_ref(ri).map_or(0, Synth::next_seq) })
+pub unsafe extern "C" fn rsynth_get_seq(ri: *const c_void) -> u16 {
+    super::ffi_boundary!(0, { try_ref!(ri.cast::<rsynth_inst>(), 0).next_seq() })
 }
 
 /// The next packet's timestamp, low 32 bits (0 for a NULL handle).
+///
+/// # Safety
+/// `ri` must be NULL or a live handle from `rsynth_ctor*`.
 #[no_mangle]
-pub extern "C" fn rsynth_get_ts(ri: *const c_void) -> u32 {
-    super::ffi_boundary!(0, { synth_ref(ri).map_or(0, Synth::next_ts) })
+pub unsafe extern "C" fn rsynth_get_ts(ri: *const c_void) -> u32 {
+    super::ffi_boundary!(0, { try_ref!(ri.cast::<rsynth_inst>(), 0).next_ts() })
 }
 
 /// Three values from the OS random source (getrandom(2)), for an SSRC,
@@ -221,19 +228,20 @@ pub extern "C" fn rsynth_ctor_random(srate: c_int, ptime: c_int) -> *mut c_void 
         };
         let mut it = d.into_iter();
         let s = Synth::new(srate, ptime, || it.next().unwrap_or(0));
-        Box::into_raw(Box::new(s)).cast()
+        to_boxed_mut_ptr::<rsynth_inst>(s).cast()
     })
 }
 
 /// Allocate (malloc) and return the next packet with a zeroed payload of
 /// `plen` bytes; free it with `rsynth_pkt_free` or free(). NULL on a NULL
 /// handle, a negative `plen` or no memory.
+///
+/// # Safety
+/// `ri` must be NULL or a live handle from `rsynth_ctor`.
 #[no_mangle]
-pub extern "C" fn rsynth_next_pkt(ri: *mut c_void, plen: c_int, pt: c_int) -> *mut c_void {
+pub unsafe extern "C" fn rsynth_next_pkt(ri: *mut c_void, plen: c_int, pt: c_int) -> *mut c_void {
     super::ffi_boundary!(ptr::null_mut(), {
-        let Some(s) = synth(ri) else {
-            return ptr::null_mut();
-        };
+        let s = try_mut!(ri.cast::<rsynth_inst>(), ptr::null_mut());
         if plen < 0 || plen as usize > c_int::MAX as usize - s.header_len() {
             return ptr::null_mut();
         }
@@ -255,12 +263,13 @@ pub extern "C" fn rsynth_next_pkt(ri: *mut c_void, plen: c_int, pt: c_int) -> *m
 }
 
 /// Advance the timestamp by `npkts` packet times without sending.
+///
+/// # Safety
+/// `ri` must be NULL or a live handle from `rsynth_ctor`.
 #[no_mangle]
-pub extern "C" fn rsynth_skip(ri: *mut c_void, npkts: c_int) {
+pub unsafe extern "C" fn rsynth_skip(ri: *mut c_void, npkts: c_int) {
     super::ffi_boundary!((), {
-        if let Some(s) = synth(ri) {
-            s.skip(npkts);
-        }
+        try_mut!(ri.cast::<rsynth_inst>()).skip(npkts);
     })
 }
 
@@ -281,18 +290,22 @@ pub unsafe extern "C" fn rsynth_pkt_free(rnp: *mut c_void) {
 #[no_mangle]
 pub unsafe extern "C" fn rsynth_dtor(ri: *mut c_void) {
     super::ffi_boundary!((), {
-        if !ri.is_null() {
-            // SAFETY: came from Box::into_raw in rsynth_ctor.
-            drop(unsafe { Box::from_raw(ri.cast::<Synth>()) });
-        }
+        // SAFETY: NULL or a live handle from rsynth_ctor, not used again.
+        unsafe { free_box(ri.cast::<rsynth_inst>()) };
     })
 }
 
 /// Set the marker bit for the next packet; returns the previous value
 /// (0 for a NULL handle).
+///
+/// # Safety
+/// `ri` must be NULL or a live handle from `rsynth_ctor`.
 #[no_mangle]
-pub extern "C" fn rsynth_set_mbt(ri: *mut c_void, new_st: c_uint) -> c_uint {
-    super::ffi_boundary!(0, { synth(ri).map_or(0, |s| s.set_marker(new_st)) })
+pub unsafe extern "C" fn rsynth_set_mbt(ri: *mut c_void, new_st: c_uint) -> c_uint {
+    super::ffi_boundary!(0, {
+        let s = try_mut!(ri.cast::<rsynth_inst>(), 0);
+        s.set_marker(new_st)
+    })
 }
 
 /// Store the current position in `*rsp` (if not NULL), then move the
@@ -303,7 +316,7 @@ pub extern "C" fn rsynth_set_mbt(ri: *mut c_void, new_st: c_uint) -> c_uint {
 #[no_mangle]
 pub unsafe extern "C" fn rsynth_resync(ri: *mut c_void, rsp: *mut rsynth_seq) {
     super::ffi_boundary!((), {
-        let Some(s) = synth(ri) else { return };
+        let s = try_mut!(ri.cast::<rsynth_inst>());
         let before = s.resync();
         // SAFETY: the caller passes NULL or a writable rsynth_seq.
         if let Some(out) = unsafe { rsp.as_mut() } {
