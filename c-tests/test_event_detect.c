@@ -178,7 +178,7 @@ int main(void) {
     int16_t tone[800];
     CHECK_EQ(rtpev_tone_fill(t, tone, 800), 800);
     for (int i = 0; i < 800; i++)
-        pcm[40000 + i] = tone[i]; /* 100 ms replacing the music at 5 s */
+        pcm[m / 2 + i] = tone[i]; /* 100 ms replacing the music half-way */
     CHECK_EQ(detect(8000, pcm, m, 160, ends, 8, &starts), 1);
     CHECK_EQ(ends[0].digit, '7');
     rtpev_tone_dtor(t);
