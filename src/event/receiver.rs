@@ -421,7 +421,12 @@ impl EventReceiver {
             self.open.copy_within(1.., 0);
             self.open[MAX_OPEN - 1] = None;
             if let Some(c) = self.cur.as_mut() {
-                c.horizon = Some(o.seg_ts);
+                // never backwards: a long event's later segment can lie
+                // beyond the start of an event reported after it
+                c.horizon = match c.horizon {
+                    Some(h) if ts_after(h, o.seg_ts) => Some(h),
+                    _ => Some(o.seg_ts),
+                };
             }
             let ev = ReceivedEvent {
                 ssrc: self.cur.map_or(0, |c| c.ssrc),
