@@ -6,7 +6,7 @@
 use std::ffi::{c_char, c_double, c_int, c_uint, c_void};
 use std::ptr;
 
-use super::handle::{ffi_ctor, free_box, try_mut, try_ref, Castable, OwnershipBox};
+use super::handle::{boxed_handle, ffi_ctor, ffi_dtor, try_mut, try_ref};
 use super::rtpsynth::rsynth_inst;
 use super::EPANIC;
 use crate::event::{
@@ -84,37 +84,33 @@ pub struct rtpev_det_event {
     pub duration: u64,
 }
 
+/// Opaque sender handle.
 pub struct rtpev_tx {
     _private: [u8; 0],
 }
-impl Castable for rtpev_tx {
-    type Ownership = OwnershipBox;
-    type RustType = EventSender;
-}
 
+boxed_handle!(rtpev_tx => EventSender);
+
+/// Opaque receiver handle.
 pub struct rtpev_rx {
     _private: [u8; 0],
 }
-impl Castable for rtpev_rx {
-    type Ownership = OwnershipBox;
-    type RustType = EventReceiver;
-}
 
+boxed_handle!(rtpev_rx => EventReceiver);
+
+/// Opaque tone generator handle.
 pub struct rtpev_tone {
     _private: [u8; 0],
 }
-impl Castable for rtpev_tone {
-    type Ownership = OwnershipBox;
-    type RustType = DtmfTone;
-}
 
+boxed_handle!(rtpev_tone => DtmfTone);
+
+/// Opaque detector handle.
 pub struct rtpev_det {
     _private: [u8; 0],
 }
-impl Castable for rtpev_det {
-    type Ownership = OwnershipBox;
-    type RustType = DtmfDetector;
-}
+
+boxed_handle!(rtpev_det => DtmfDetector);
 
 fn send_errno(e: SendError) -> c_int {
     match e {
@@ -365,8 +361,7 @@ pub unsafe extern "C" fn rtpev_tx_next_rsynth(
 /// `tx` is NULL or a live sender, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn rtpev_tx_dtor(tx: *mut rtpev_tx) {
-    // SAFETY: per the contract.
-    super::ffi_boundary!((), { unsafe { free_box(tx) } })
+    ffi_dtor!(tx)
 }
 
 /// New receiver; NULL with the error in *err.
@@ -503,8 +498,7 @@ pub unsafe extern "C" fn rtpev_rx_stats(rx: *const rtpev_rx, st: *mut rtpev_rx_s
 /// `rx` is NULL or a live receiver, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn rtpev_rx_dtor(rx: *mut rtpev_rx) {
-    // SAFETY: per the contract.
-    super::ffi_boundary!((), { unsafe { free_box(rx) } })
+    ffi_dtor!(rx)
 }
 
 /// New tone generator; NULL with the error in *err.
@@ -554,8 +548,7 @@ pub unsafe extern "C" fn rtpev_tone_fill(t: *mut rtpev_tone, pcm: *mut i16, n: u
 /// `t` is NULL or a live generator, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn rtpev_tone_dtor(t: *mut rtpev_tone) {
-    // SAFETY: per the contract.
-    super::ffi_boundary!((), { unsafe { free_box(t) } })
+    ffi_dtor!(t)
 }
 
 /// New detector; NULL with the error in *err.
@@ -644,8 +637,7 @@ pub unsafe extern "C" fn rtpev_det_get(d: *mut rtpev_det, ev: *mut rtpev_det_eve
 /// `d` is NULL or a live detector, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn rtpev_det_dtor(d: *mut rtpev_det) {
-    // SAFETY: per the contract.
-    super::ffi_boundary!((), { unsafe { free_box(d) } })
+    ffi_dtor!(d)
 }
 
 #[cfg(test)]
