@@ -338,12 +338,12 @@ impl EventReceiver {
                 }
                 return PacketVerdict::Update;
             }
-            if pl.event == o.event
-                && ts_after(o.seg_ts, ts)
+            if ts_after(o.seg_ts, ts)
                 && !ts_after(o.start_ts, ts)
                 && ts.wrapping_sub(o.start_ts) % MAX_SEGMENT_DURATION == 0
             {
-                // a late packet of an earlier segment of this event
+                // a late packet of an earlier segment of this event (or,
+                // with another code, a packet claiming its timestamp)
                 return PacketVerdict::Duplicate;
             }
         }
