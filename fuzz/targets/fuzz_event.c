@@ -90,9 +90,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             uint8_t *b = malloc(n ? n : 1);
             FZ_CHECK(b != NULL);
             memcpy(b, raw, n);
-            if (n >= 12) { /* keep to the two sources: a third one is out of scope */
+            if (n >= 12) {
+                /* keep to the two sources (a third one is out of scope) and
+                 * to timestamps within 2^18 of each other (RTP's serial
+                 * order is only defined within 2^31) */
                 b[8] = b[9] = b[10] = 0;
                 b[11] = 1 + (b[11] & 1);
+                b[4] = 0;
+                b[5] &= 3;
             }
             r = rtpev_rx_push(rx, n ? b : NULL, n, now);
             FZ_CHECK(r >= RTPEV_PKT_IGNORED && r <= RTPEV_PKT_DUPLICATE);
