@@ -145,3 +145,38 @@ script += rec(5 | (30 << 3), 6000, b"") + rec(0xff, 10, b"")
 put("rtcp", "session_script", script)
 collide = struct.pack(">IB", 0x4444, 1) + rec(0, 1, rtp(ssrc=0x4444)[:60]) + rec(2, 1, bye([0x4444])) + rec(6, 30000, b"")
 put("rtcp", "session_collision", collide)
+# --- event: payload bytes (count, bytes), timeout, then ops
+#     push: op (%5 in 0..2; 0x80 marker, 0x08 SSRC 2, 0x10 segment byte,
+#     0x20 duration 0xffff), dt byte (2 ms units, 32 = 0), ts byte (x160),
+#     [segment byte], seq u16, event, flags (0x80 E | volume), [duration u16]
+def ev_push(ts, seq, ev, end, dur, marker=0, ssrc2=0, dt=42, seg=None):
+    op = (0x80 if marker else 0) | (0x08 if ssrc2 else 0) | (0x10 if seg is not None else 0)
+    b = [op, dt, ts] + ([seg] if seg is not None else []) + [seq >> 8, seq & 0xff, ev, (0x80 if end else 0) | 10]
+    return b + [dur >> 8, dur & 0xff]
+
+
+def ev_event(ts, seq, ev, n, **kw):
+    out = []
+    for i in range(1, n + 1):
+        out += ev_push(ts, seq, ev, i == n, 160 * i, marker=(i == 1), **kw)
+        seq += 1
+    for _ in range(2):
+        out += ev_push(ts, seq, ev, 1, 160 * n, **kw)
+        seq += 1
+    return out
+
+
+EVH = [4, 1, 0x8a, 3, 0x20, 1]
+put("event", "one", EVH + ev_event(1, 10, 1, 5))
+put("event", "two_same_digit", EVH + ev_event(1, 10, 2, 4) + ev_event(3, 20, 2, 4))
+put("event", "end_lost_timeout", EVH + ev_event(1, 10, 0, 5)[:4 * 10] + [4, 250, 4, 250])
+put("event", "dups_reorder", EVH + ev_push(2, 5, 1, 0, 160, marker=1) + ev_push(1, 1, 0, 0, 160, marker=1)
+    + ev_push(1, 2, 0, 1, 320) + ev_push(2, 6, 1, 0, 320) + ev_push(2, 6, 1, 0, 320) + ev_push(1, 2, 0, 1, 320)
+    + ev_push(2, 7, 1, 1, 480))
+put("event", "segments", EVH + ev_push(0, 1, 2, 0, 160, marker=1, seg=0) + ev_push(0, 2, 2, 0, 0xffff, seg=0)
+    + ev_push(0, 3, 2, 0, 480, seg=1) + ev_push(0, 4, 2, 0, 0xffff, seg=1) + ev_push(0, 5, 2, 1, 800, seg=2))
+put("event", "ssrc_change", EVH + ev_push(1, 1, 1, 0, 160, marker=1) + ev_push(1, 2, 1, 0, 320)
+    + ev_push(5, 900, 1, 0, 480, ssrc2=1) + ev_push(5, 901, 1, 1, 640, ssrc2=1) + ev_push(1, 3, 1, 1, 480)
+    + ev_push(6, 902, 2, 0, 160, marker=1, ssrc2=1) + [4 | 0x40, 32])
+put("event", "junk", [2, 0x80, 0x65, 0] + [3, 32, 12] + [0x80, 0xe5, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]
+    + [3, 32, 3, 1, 2, 3] + [3, 32, 0] + ev_event(2, 1, 1, 2))

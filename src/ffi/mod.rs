@@ -64,6 +64,7 @@ pub mod error;
 pub(crate) mod handle;
 pub mod rtcp;
 pub mod rtp;
+pub mod rtpevent;
 pub mod rtpjbuf;
 pub mod rtpopus;
 pub mod rtpproc;
