@@ -44,10 +44,11 @@ static int hold(uint16_t port) {
     return s;
 }
 
-/* An even base with base..base+9 free right now. */
+/* An even base with base..base+9 free right now, below the ephemeral
+ * range (32768-60999 on Linux), so that no port-0 bind takes one. */
 static uint16_t free_window(void) {
     for (unsigned i = 0; i < 2000; i++) {
-        uint16_t b = (uint16_t)(30000 + 10 * ((getpid() + i * 7u) % 2000));
+        uint16_t b = (uint16_t)(10000 + 10 * ((getpid() + i * 7u) % 2000));
         int fds[10], ok = 1;
         for (int k = 0; k < 10; k++) {
             fds[k] = hold((uint16_t)(b + k));

@@ -81,3 +81,23 @@ put("synth", "skip_mbt", sy(8000, 10, [0x03, 5, 0x83, 0x80, 0, 0, 0, 0x14, 0x94,
 put("synth", "wrap", sy(48000, 60, PA * 20, draws=(1, 0xfffffff0, 0xfffe)))
 put("synth", "nulls_fresh", sy(-1, -20, [0x06, 0x07, 0, 0, 0x1f, 0x40, 0x12, 0x34, 0x56, 0x78] + [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] + PA))
 put("synth", "huge_ptime", sy(0x7fffffff, 0x3fffffff, PA * 3 + [0x83, 0x7f, 0xff, 0xff, 0xff] + PA))
+
+
+# --- stun: records [flags u8][len u16][bytes]; flag 1 forces the STUN
+# header, flag 2 appends a FINGERPRINT (see fuzz_stun.c)
+def st(flags, body):
+    return bytes([flags]) + struct.pack(">H", len(body)) + bytes(body)
+
+
+TID = bytes(range(0x40, 0x4c))
+BREQ = b"\x00\x01\x00\x00\x21\x12\xa4\x42" + TID
+PRIO = b"\x00\x24\x00\x04\x6e\x00\x1e\xff"
+USER = b"\x00\x06\x00\x09abcd:efgh\x00\x00\x00"
+put("stun", "plain_request", st(0, BREQ))
+put("stun", "forced_request", st(1, BREQ + PRIO))
+put("stun", "fingerprint", st(3, BREQ + PRIO + USER))
+put("stun", "ice_like", st(3, BREQ + USER + PRIO + b"\x80\x2a\x00\x08" + bytes(8) + b"\x00\x25\x00\x00"))
+put("stun", "indication", st(1, b"\x00\x11" + BREQ[2:]) + st(1, b"\x01\x01" + BREQ[2:]))
+put("stun", "bad_attr", st(1, BREQ + b"\x00\x06\x00\x40abc\x00"))
+put("stun", "rtp_and_rtcp", st(0, b"\x80\x00\x00\x01" + bytes(8) + b"\xd5" * 20) + st(0, b"\x81\xc8\x00\x06" + bytes(24)))
+put("stun", "mixed", st(3, BREQ) + st(0, b"") + st(1, BREQ[:19]) + st(2, BREQ + PRIO) + st(0, BREQ + b"\x80\x28\x00\x04\x00\x00\x00\x00"))

@@ -296,7 +296,9 @@ struct rtpsrv_chan_stats_ex {
     size_t size;                    /* sizeof(struct rtpsrv_chan_stats_ex) */
     struct rtpsrv_chan_stats base;  /* as rtpsrv_chan_stats */
     uint64_t rx_rtcp;               /* of rx_pkts, those given to rtcp_in */
-    uint64_t stun_answered;         /* Binding Requests answered (not in rx_pkts) */
+    uint64_t stun_answered;         /* Binding Requests answered (not in rx_pkts;
+                                       an answer the kernel refuses is also
+                                       counted in tx_errors) */
     uint64_t latch_moves;           /* times latching moved the target */
 };
 

@@ -981,8 +981,11 @@ fn answer_stun(c: &Chan, req: &stun::BindingRequest, from: &RawAddr) {
     let n = stun::write_binding_success(req, &sa, &mut out);
     let g = c.sock.lock();
     let Some(fd) = g.as_ref() else { return };
-    if sys::send_to(fd.as_raw_fd(), &out[..n], from).is_ok() {
-        bump(&c.stats.stun_answered, 1);
+    // Counted before the answer leaves, so that a peer that has the
+    // answer also sees the count; a refused answer is also a tx error.
+    bump(&c.stats.stun_answered, 1);
+    if sys::send_to(fd.as_raw_fd(), &out[..n], from).is_err() {
+        bump(&c.stats.tx_errors, 1);
     }
 }
 

@@ -581,9 +581,10 @@ fn drain_waits_for_the_wire() {
 #[test]
 fn pairs_are_even_odd_and_skip_ports_in_use() {
     let srv = Server::new(0).unwrap();
-    // find a free window of 8 ports starting even
-    let base = (0..200)
-        .map(|i| 40000u16 + 8 * ((std::process::id() as u16 % 500) + i))
+    // a free window of 8 ports starting even, below the ephemeral range
+    // (32768-60999 on Linux) so that no port-0 bind elsewhere takes one
+    let base = (0..1500u32)
+        .map(|i| 20000u16 + 8 * ((std::process::id() + i) % 1500) as u16)
         .find(|&b| (b..b + 8).all(|p| std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok()))
         .unwrap();
     // another "process" holds base + 2 (an RTP port) and base + 5 (RTCP)
