@@ -63,11 +63,31 @@ static uint16_t free_window(void) {
 }
 
 int main(void) {
+    uint16_t base = free_window();
+    /* Another process holds base+4 (an RTP port) and base+7 (the RTCP
+       port of base+6). Forked before the server exists, so the child
+       holds nothing of the library (leak checkers look at it too). */
+    int hold_fds[2][2];
+    CHECK_EQ(pipe(hold_fds[0]), 0);
+    CHECK_EQ(pipe(hold_fds[1]), 0);
+    pid_t child = fork();
+    CHECK(child >= 0);
+    if (child == 0) {
+        int a = hold((uint16_t)(base + 4)), b = hold((uint16_t)(base + 7));
+        char ok = (a >= 0 && b >= 0) ? 'y' : 'n';
+        if (write(hold_fds[0][1], &ok, 1) != 1) _exit(1);
+        char c;
+        if (read(hold_fds[1][0], &c, 1) < 0) _exit(1);   /* until the parent is done */
+        _exit(0);
+    }
+    char ok;
+    CHECK_EQ(read(hold_fds[0][0], &ok, 1), 1);
+    CHECK_EQ(ok, 'y');
+
     int err;
     struct rtpsrv *srv = rtpsrv_ctor(0, &err);
     CHECK(srv != NULL);
     struct rtpsrv_chan_cfg cfg = { "127.0.0.1", 0, 4, 0 };
-    uint16_t base = free_window();
 
     struct rtpsrv_pair_cfg pc;
     memset(&pc, 0, sizeof(pc));
@@ -98,25 +118,7 @@ int main(void) {
     struct rtpsrv_chan_cfg bcfg = { "[127.0.0.1]", 0, 4, 0 };
     CHECK_EQ(rtpsrv_create_pair(srv, &bcfg, &pc, &rtp, &rtcp), -EINVAL);
 
-    /* pairs in range: base+2, base+4, base+6, base+8. Another process
-       holds base+4 (RTP) and base+7 (RTCP of base+6). */
-    int hold_fds[2][2];
-    CHECK_EQ(pipe(hold_fds[0]), 0);
-    CHECK_EQ(pipe(hold_fds[1]), 0);
-    pid_t child = fork();
-    CHECK(child >= 0);
-    if (child == 0) {
-        int a = hold((uint16_t)(base + 4)), b = hold((uint16_t)(base + 7));
-        char ok = (a >= 0 && b >= 0) ? 'y' : 'n';
-        if (write(hold_fds[0][1], &ok, 1) != 1) _exit(1);
-        char c;
-        if (read(hold_fds[1][0], &c, 1) < 0) _exit(1);   /* until the parent is done */
-        _exit(0);
-    }
-    char ok;
-    CHECK_EQ(read(hold_fds[0][0], &ok, 1), 1);
-    CHECK_EQ(ok, 'y');
-
+    /* pairs in range: base+2, base+4 (held), base+6 (RTCP held), base+8 */
     struct rtpsrv_chan *pairs[2][2];
     uint16_t got[2];
     for (int i = 0; i < 2; i++) {
