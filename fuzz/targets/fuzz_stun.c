@@ -156,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FZ_CHECK(sendto(sock, dgram, len, 0, (struct sockaddr *)&chan_addr, sizeof(chan_addr)) == (ssize_t)len);
         if (request) {
             struct pollfd p = { sock, POLLIN, 0 };
-            FZ_CHECK(poll(&p, 1, 2000) == 1);
+            FZ_CHECK(poll(&p, 1, 8000) == 1);      /* generous: the machine is shared */
             ssize_t r = recv(sock, resp, sizeof(resp), 0);
             size_t want = 20 + 12 + (fp ? 8 : 0);
             FZ_CHECK(r == (ssize_t)want);
@@ -182,7 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         } else {
             int waited = 0;
             while (atomic_load_explicit(&arrivals, memory_order_acquire) == before) {
-                FZ_CHECK(waited++ < 200000);       /* 2 s */
+                FZ_CHECK(waited++ < 800000);       /* 8 s */
                 sleep_us(10);
             }
             FZ_CHECK(atomic_load_explicit(&arrivals, memory_order_acquire) == before + 1);
