@@ -35,6 +35,7 @@ mod demux;
 mod error;
 mod latch;
 mod queue;
+pub mod stream;
 pub mod stun;
 pub mod sys;
 
@@ -45,7 +46,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -59,7 +60,8 @@ pub use latch::Latch;
 use latch::Latcher;
 pub use queue::SLOT_KEEP;
 use queue::{PushError, TxQueue};
-use sys::SendErr;
+use stream::Deframer;
+use sys::{ReadResult, SendErr};
 pub use sys::{RawAddr, MAX_DATAGRAM};
 
 /// Datagrams moved per channel per direction per worker round.
@@ -79,6 +81,40 @@ const TX_PER_ROUND: usize = MAX_EVENTS;
 /// The receive callback: payload, source address and the receive time in
 /// CLOCK_MONOTONIC nanoseconds.
 pub type PktIn = Box<dyn FnMut(&[u8], &RawAddr, u64) + Send>;
+
+/// How a TCP channel (RFC 4571) gets its connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpMode {
+    /// Listen on the bound address; one connection at a time (others are
+    /// accepted and closed at once while one is up); after it ends, the
+    /// next one is accepted.
+    Listen,
+    /// Connect to this peer, once (reconnecting is the user's choice: a new
+    /// channel).
+    Connect(SocketAddr),
+}
+
+/// What happened to a TCP channel's connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// A connection is up (accepted, or the connect completed).
+    Connected,
+    /// The peer closed the connection in order (end of stream).
+    Closed,
+    /// The connection failed or was reset (connect refused, reset, ...).
+    Reset(Error),
+}
+
+/// The connection-event callback of a TCP channel: the event, the peer
+/// and the time (CLOCK_MONOTONIC ns).
+pub type EventCb = Box<dyn FnMut(StreamEvent, &RawAddr, u64) + Send>;
+
+/// Connection states of a TCP channel (`Chan::conn`).
+const CONN_NONE: u8 = 0;
+const CONN_CONNECTING: u8 = 1;
+const CONN_UP: u8 = 2;
+/// Reads per TCP channel per round (each up to 64 KiB), for fairness.
+const STREAM_READS_PER_ROUND: usize = 16;
 
 thread_local! {
     /// The id of the channel whose callback runs on this thread (0: none).
@@ -159,11 +195,45 @@ struct TxState {
 struct Callbacks {
     pkt: Option<PktIn>,
     rtcp: Option<PktIn>,
+    ev: Option<EventCb>,
 }
 
 impl Callbacks {
-    fn release(&mut self) -> (Option<PktIn>, Option<PktIn>) {
-        (self.pkt.take(), self.rtcp.take())
+    fn release(&mut self) -> Callbacks {
+        Callbacks {
+            pkt: self.pkt.take(),
+            rtcp: self.rtcp.take(),
+            ev: self.ev.take(),
+        }
+    }
+
+    /// Tell a TCP channel's user about its connection.
+    fn event(&mut self, c: &Chan, ev: StreamEvent, peer: &RawAddr, now: u64) {
+        if let Some(f) = self.ev.as_mut() {
+            IN_CB.with(|x| x.set(c.id));
+            f(ev, peer, now);
+            IN_CB.with(|x| x.set(0));
+        }
+    }
+}
+
+/// A TCP channel's sockets and framing state (worker side).
+struct Stream {
+    listener: Option<OwnedFd>,
+    conn: Option<OwnedFd>,
+    peer: RawAddr,
+    rx: Deframer,
+    /// Bytes of the queue's head frame already written.
+    woff: usize,
+    /// EPOLLOUT is on (output waits for room in the socket).
+    out_armed: bool,
+}
+
+impl Stream {
+    fn close_fds(&mut self, epfd: std::os::fd::RawFd) {
+        for fd in [self.listener.take(), self.conn.take()].into_iter().flatten() {
+            sys::epoll_del(epfd, fd.as_raw_fd());
+        }
     }
 }
 
@@ -179,16 +249,22 @@ struct Chan {
     tx: Mutex<TxState>,
     /// Signalled (under `tx`) whenever the queue becomes empty.
     drained: Condvar,
+    /// TCP channels only: the sockets (locked by the worker, never while
+    /// a caller's thread needs it: `send` reads `conn` instead).
+    stream: Option<Mutex<Stream>>,
+    conn: AtomicU8,
     local: RawAddr,
     local_sa: SocketAddr,
     stats: Counters,
 }
 
 impl Chan {
-    /// Forget the queue and wake `drain` waiters (close, shutdown).
+    /// Forget the queue and wake `drain` waiters (close, shutdown, a lost
+    /// connection).
     fn discard_queue(&self) {
         let mut tx = self.tx.lock();
         tx.q.clear();
+        tx.active = false;
         self.drained.notify_all();
     }
 }
@@ -391,7 +467,61 @@ impl Server {
             return Err(Error::Shutdown);
         }
         let fd = sys::udp_bind(&baddr)?;
-        self.register(fd, qs, opts, cb)
+        self.register(Socket::Dgram(fd), qs, opts, cb, None)
+    }
+
+    /// Open an RFC 4571 TCP channel: bound as `cfg` says (for `Connect`
+    /// with no host and `Family::Auto`, of the peer's family), listening or
+    /// connecting. Packets are framed with a 2-byte length both ways;
+    /// `send` queues as for UDP (lossy, bounded: a slow peer fills the
+    /// queue and `send` reports QueueFull) and NotConnected when there is
+    /// no connection (a connect in progress queues). `ev` hears of the
+    /// connection coming up, the peer closing (its queue is discarded) and
+    /// resets; `cb` gets each packet with the peer's address.
+    pub fn create_tcp_channel(
+        &self,
+        cfg: &ChanConfig,
+        mode: TcpMode,
+        cb: Option<PktIn>,
+        ev: Option<EventCb>,
+    ) -> Result<Channel> {
+        let qs = queue_slots(cfg.queue_size)?;
+        let fam = match (cfg.bind_family, cfg.bind_host, mode) {
+            (Family::Auto, None, TcpMode::Connect(SocketAddr::V6(_))) => Family::V6,
+            (f, _, _) => f,
+        };
+        let baddr = addr::bind_addr(cfg.bind_host, cfg.bind_port, fam)?;
+        if self.is_shut_down() {
+            return Err(Error::Shutdown);
+        }
+        let fd = sys::tcp_bind(&baddr)?;
+        let local = sys::local_addr(fd.as_raw_fd())?;
+        let local_sa = local.to_socket_addr().ok_or(Error::Invalid)?;
+        let rx = Deframer::new().ok_or(Error::NoMemory)?;
+        let mut st = Stream {
+            listener: None,
+            conn: None,
+            peer: RawAddr::empty(),
+            rx,
+            woff: 0,
+            out_armed: false,
+        };
+        match mode {
+            TcpMode::Listen => {
+                sys::listen(fd.as_raw_fd())?;
+                st.listener = Some(fd);
+            }
+            TcpMode::Connect(peer) => {
+                let to = RawAddr::from(addr::target_for(peer, &local_sa)?);
+                // Completion (even at once) is learned from EPOLLOUT, so
+                // that Connected is always an event.
+                sys::connect(fd.as_raw_fd(), &to)?;
+                st.peer = to;
+                st.conn = Some(fd);
+                st.out_armed = true;
+            }
+        }
+        self.register(Socket::Stream(st), qs, ChanOptions::default(), cb, ev)
     }
 
     /// Open an RTP/RTCP pair (RFC 3550 section 11): the RTP channel on an
@@ -435,8 +565,8 @@ impl Server {
                 Err(Error::AddrInUse) => continue,
                 Err(e) => return Err(e),
             };
-            let ra = self.register(fa, qs, rtp.0, rtp.1)?;
-            let rb = self.register(fb, qs, rtcp.0, rtcp.1)?;
+            let ra = self.register(Socket::Dgram(fa), qs, rtp.0, rtp.1, None)?;
+            let rb = self.register(Socket::Dgram(fb), qs, rtcp.0, rtcp.1, None)?;
             return Ok((ra, rb));
         }
         Err(Error::AddrInUse)
@@ -444,14 +574,29 @@ impl Server {
 
     fn register(
         &self,
-        fd: OwnedFd,
+        sock: Socket,
         qs: usize,
         opts: ChanOptions,
         cb: Option<PktIn>,
+        ev: Option<EventCb>,
     ) -> Result<Channel> {
-        let local = sys::local_addr(fd.as_raw_fd())?;
+        let (sock, stream, raw_fd, out, conn) = match sock {
+            Socket::Dgram(fd) => {
+                let raw = fd.as_raw_fd();
+                (Some(fd), None, raw, false, CONN_NONE)
+            }
+            Socket::Stream(st) => {
+                let (raw, conn) = match (&st.listener, &st.conn) {
+                    (Some(l), _) => (l.as_raw_fd(), CONN_NONE),
+                    (None, Some(c)) => (c.as_raw_fd(), CONN_CONNECTING),
+                    (None, None) => return Err(Error::Invalid),
+                };
+                let out = st.out_armed;
+                (None, Some(Mutex::new(st)), raw, out, conn)
+            }
+        };
+        let local = sys::local_addr(raw_fd)?;
         let local_sa = local.to_socket_addr().ok_or(Error::Invalid)?;
-        let raw_fd = fd.as_raw_fd();
         let q = TxQueue::new(qs).ok_or(Error::NoMemory)?;
         let sh = &self.shared;
         let chan = {
@@ -475,10 +620,11 @@ impl Server {
                 id: NEXT_CHAN_ID.fetch_add(1, Ordering::Relaxed),
                 token,
                 closed: AtomicBool::new(false),
-                sock: Mutex::new(Some(fd)),
+                sock: Mutex::new(sock),
                 cb: Mutex::new(Callbacks {
                     pkt: cb,
                     rtcp: opts.rtcp,
+                    ev,
                 }),
                 stun: opts.stun,
                 latch_on: AtomicBool::new(latch_on),
@@ -489,6 +635,8 @@ impl Server {
                     active: false,
                 }),
                 drained: Condvar::new(),
+                stream,
+                conn: AtomicU8::new(conn),
                 local,
                 local_sa,
                 stats: Counters::default(),
@@ -501,7 +649,9 @@ impl Server {
             shared: sh.clone(),
         };
         // On failure dropping `ch` undoes everything (table slot, socket).
-        sys::epoll_add(sh.epfd.as_raw_fd(), raw_fd, ch.chan.token)?;
+        // Once added, the worker may use (and, for a failed connect, close)
+        // the socket at once: nothing here touches it afterwards.
+        sys::epoll_add_watch(sh.epfd.as_raw_fd(), raw_fd, ch.chan.token, out)?;
         Ok(ch)
     }
 
@@ -539,8 +689,12 @@ impl Channel {
         self.chan.local_sa
     }
 
-    /// Where queued packets go. Numeric addresses only.
+    /// Where queued packets go. Numeric addresses only. NotSupported on a
+    /// TCP channel (its peer is the connection's).
     pub fn set_target(&self, host: &str, port: u16) -> Result<()> {
+        if self.chan.stream.is_some() {
+            return Err(Error::NotSupported);
+        }
         let a = addr::target_addr(host, port, &self.chan.local_sa)?;
         self.chan.tx.lock().target = Some(RawAddr::from_socket_addr(&a));
         Ok(())
@@ -550,6 +704,9 @@ impl Channel {
     /// an IPv6 channel is sent IPv4-mapped; IPv6 on an IPv4 channel is
     /// FamilyMismatch; port 0 is Invalid).
     pub fn set_target_addr(&self, to: SocketAddr) -> Result<()> {
+        if self.chan.stream.is_some() {
+            return Err(Error::NotSupported);
+        }
         let a = addr::target_for(to, &self.chan.local_sa)?;
         self.chan.tx.lock().target = Some(RawAddr::from_socket_addr(&a));
         Ok(())
@@ -570,6 +727,11 @@ impl Channel {
         c.latch_on.store(mode != Latch::Off, Ordering::Release);
     }
 
+    /// Is a TCP channel's connection up? (Always false for UDP.)
+    pub fn is_connected(&self) -> bool {
+        self.chan.conn.load(Ordering::Acquire) == CONN_UP
+    }
+
     /// Has a `Latch::Lock` channel locked onto a source?
     pub fn is_latched(&self) -> bool {
         self.chan.latch.lock().is_locked()
@@ -588,9 +750,13 @@ impl Channel {
         if c.closed.load(Ordering::Acquire) {
             return Err(Error::Closing);
         }
+        let stream = c.stream.is_some();
+        if stream && c.conn.load(Ordering::Acquire) == CONN_NONE {
+            return Err(Error::NotConnected);
+        }
         {
             let mut tx = c.tx.lock();
-            if tx.target.is_none() {
+            if !stream && tx.target.is_none() {
                 return Err(Error::NoTarget);
             }
             match tx.q.push(pkt) {
@@ -709,6 +875,13 @@ impl Channel {
             sys::epoll_del(sh.epfd.as_raw_fd(), fd.as_raw_fd());
             drop(fd);
         }
+        if let Some(st) = &c.stream {
+            // From inside its own callback the worker holds the stream and
+            // closes the sockets when the callback returns.
+            if !own_callback {
+                st.lock().close_fds(sh.epfd.as_raw_fd());
+            }
+        }
         drop(sh.table.lock().remove(c.token));
         c.discard_queue();
     }
@@ -743,6 +916,12 @@ fn worker_main(sh: Arc<Shared>, bufs: WorkerBufs) {
         c.discard_queue();
     }
     sh.ready.lock().clear();
+}
+
+/// A new channel's socket(s).
+enum Socket {
+    Dgram(OwnedFd),
+    Stream(Stream),
 }
 
 enum TxOutcome {
@@ -853,6 +1032,10 @@ impl Worker<'_> {
         if c.closed.load(Ordering::Acquire) {
             return;
         }
+        if let Some(st) = &c.stream {
+            self.service_stream(c, st, now);
+            return;
+        }
         let n = {
             let g = c.sock.lock();
             let Some(fd) = g.as_ref() else { return };
@@ -903,6 +1086,23 @@ impl Worker<'_> {
     fn service_tx(&mut self, c: &Arc<Chan>) -> TxOutcome {
         if c.closed.load(Ordering::Acquire) {
             return TxOutcome::Done;
+        }
+        if let Some(st) = &c.stream {
+            let mut s = st.lock();
+            return match self.flush_stream(c, &mut s) {
+                Ok(o) => o,
+                Err(e) => {
+                    let mut g = c.cb.lock();
+                    let peer = s.peer;
+                    self.lose_conn(c, &mut s);
+                    g.event(c, StreamEvent::Reset(e), &peer, crate::clock::monotonic_ns());
+                    if c.closed.load(Ordering::Acquire) {
+                        drop(g.release());
+                        s.close_fds(self.sh.epfd.as_raw_fd());
+                    }
+                    TxOutcome::Done
+                }
+            };
         }
         let g = c.sock.lock();
         let Some(fd) = g.as_ref().map(|f| f.as_raw_fd()) else {
@@ -958,6 +1158,193 @@ impl Worker<'_> {
             TxOutcome::Done
         } else {
             TxOutcome::More
+        }
+    }
+}
+
+impl Worker<'_> {
+    /// A TCP channel's socket(s) are ready: accept, finish a connect,
+    /// read and deframe, write what waits for room.
+    fn service_stream(&mut self, c: &Arc<Chan>, st: &Mutex<Stream>, now: u64) {
+        let epfd = self.sh.epfd.as_raw_fd();
+        let mut s = st.lock();
+        let mut g = c.cb.lock();
+        let cbs = &mut *g;
+        if let Some(l) = s.listener.as_ref().map(|l| l.as_raw_fd()) {
+            while let Some((fd, peer)) = sys::accept(l) {
+                let busy = s.conn.is_some() || c.closed.load(Ordering::Acquire);
+                if busy || sys::epoll_add(epfd, fd.as_raw_fd(), c.token).is_err() {
+                    continue; // dropped: closed at once
+                }
+                s.conn = Some(fd);
+                s.peer = peer;
+                s.rx.reset();
+                s.woff = 0;
+                s.out_armed = false;
+                c.conn.store(CONN_UP, Ordering::Release);
+                cbs.event(c, StreamEvent::Connected, &peer, now);
+            }
+        }
+        if c.conn.load(Ordering::Acquire) == CONN_CONNECTING {
+            if let Some(fd) = s.conn.as_ref().map(|f| f.as_raw_fd()) {
+                match sys::connect_result(fd) {
+                    Ok(true) => {
+                        c.conn.store(CONN_UP, Ordering::Release);
+                        let peer = s.peer;
+                        cbs.event(c, StreamEvent::Connected, &peer, now);
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        let peer = s.peer;
+                        self.lose_conn(c, &mut s);
+                        cbs.event(c, StreamEvent::Reset(e), &peer, now);
+                    }
+                }
+            }
+        }
+        for _ in 0..STREAM_READS_PER_ROUND {
+            if c.conn.load(Ordering::Acquire) != CONN_UP || c.closed.load(Ordering::Acquire) {
+                break;
+            }
+            let Some(fd) = s.conn.as_ref().map(|f| f.as_raw_fd()) else {
+                break;
+            };
+            let lost = match sys::read(fd, s.rx.space()) {
+                ReadResult::Data(n) => {
+                    s.rx.filled(n);
+                    while let Some(r) = s.rx.next_frame() {
+                        let pkt = s.rx.packet(r);
+                        bump(&c.stats.rx_pkts, 1);
+                        bump(&c.stats.rx_bytes, pkt.len() as u64);
+                        if let Some(cb) = cbs.pkt.as_mut() {
+                            IN_CB.with(|x| x.set(c.id));
+                            cb(pkt, &s.peer, now);
+                            IN_CB.with(|x| x.set(0));
+                        }
+                        if c.closed.load(Ordering::Acquire) {
+                            break;
+                        }
+                    }
+                    None
+                }
+                ReadResult::Again => break,
+                ReadResult::Eof => Some(StreamEvent::Closed),
+                ReadResult::Failed(e) => Some(StreamEvent::Reset(e)),
+            };
+            if let Some(ev) = lost {
+                let peer = s.peer;
+                self.lose_conn(c, &mut s);
+                cbs.event(c, ev, &peer, now);
+                break;
+            }
+        }
+        if c.conn.load(Ordering::Acquire) == CONN_UP && !c.closed.load(Ordering::Acquire) {
+            // After a connect, or when EPOLLOUT said there is room.
+            if let Err(e) = self.flush_stream(c, &mut s) {
+                let peer = s.peer;
+                self.lose_conn(c, &mut s);
+                cbs.event(c, StreamEvent::Reset(e), &peer, now);
+            }
+        }
+        if c.closed.load(Ordering::Acquire) {
+            // Closed from inside one of its callbacks.
+            drop(cbs.release());
+            s.close_fds(epfd);
+        }
+    }
+
+    /// The connection is gone: its socket closes, its queue is discarded
+    /// (a new connection starts clean), the channel stays.
+    fn lose_conn(&mut self, c: &Chan, s: &mut Stream) {
+        if let Some(fd) = s.conn.take() {
+            sys::epoll_del(self.sh.epfd.as_raw_fd(), fd.as_raw_fd());
+        }
+        s.rx.reset();
+        s.woff = 0;
+        s.out_armed = false;
+        c.conn.store(CONN_NONE, Ordering::Release);
+        c.discard_queue();
+    }
+
+    /// Write queued packets as RFC 4571 frames, keeping a partly written
+    /// frame at the head of the queue; arm EPOLLOUT when the socket is full
+    /// (the channel then waits for that event instead of a retry tick).
+    fn flush_stream(&mut self, c: &Chan, s: &mut Stream) -> Result<TxOutcome> {
+        let epfd = self.sh.epfd.as_raw_fd();
+        let up = c.conn.load(Ordering::Acquire) == CONN_UP;
+        let Some(fd) = s.conn.as_ref().map(|f| f.as_raw_fd()) else {
+            return Ok(TxOutcome::Done);
+        };
+        if !up {
+            // Connecting: the queue waits for the connection.
+            return Ok(TxOutcome::Done);
+        }
+        let n = {
+            let mut tx = c.tx.lock();
+            if tx.q.is_empty() {
+                tx.active = false;
+                c.drained.notify_all();
+                drop(tx);
+                if s.out_armed {
+                    s.out_armed = false;
+                    let _ = sys::epoll_mod(epfd, fd, c.token, false);
+                }
+                return Ok(TxOutcome::Done);
+            }
+            tx.q.lend(&mut self.b.spares)
+        };
+        let mut hdrs = [[0u8; 2]; BATCH];
+        for (h, p) in hdrs.iter_mut().zip(&self.b.spares[..n]) {
+            *h = stream::frame_header(p.len());
+        }
+        let mut complete = 0;
+        let mut full = false;
+        let mut failed = None;
+        match sys::write_frames(fd, &hdrs[..n], &self.b.spares[..n], s.woff) {
+            Ok(mut w) => {
+                for p in &self.b.spares[..n] {
+                    let rest = 2 + p.len() - s.woff;
+                    if w < rest {
+                        s.woff += w;
+                        full = true;
+                        break;
+                    }
+                    w -= rest;
+                    s.woff = 0;
+                    complete += 1;
+                    bump(&c.stats.tx_pkts, 1);
+                    bump(&c.stats.tx_bytes, p.len() as u64);
+                }
+            }
+            Err(SendErr::Again) => full = true,
+            Err(SendErr::Interrupted) => {}
+            Err(SendErr::Failed(e)) => failed = Some(sys::os_error(e)),
+        }
+        let mut tx = c.tx.lock();
+        tx.q.commit(&mut self.b.spares, complete);
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if full {
+            drop(tx);
+            if !s.out_armed {
+                s.out_armed = true;
+                let _ = sys::epoll_mod(epfd, fd, c.token, true);
+            }
+            // Still `active`: EPOLLOUT brings the worker back.
+            return Ok(TxOutcome::Done);
+        }
+        if tx.q.is_empty() {
+            tx.active = false;
+            c.drained.notify_all();
+            drop(tx);
+            if s.out_armed {
+                s.out_armed = false;
+                let _ = sys::epoll_mod(epfd, fd, c.token, false);
+            }
+            Ok(TxOutcome::Done)
+        } else {
+            Ok(TxOutcome::More)
         }
     }
 }

@@ -301,8 +301,13 @@ pub fn epoll_create() -> Result<OwnedFd, Error> {
 
 /// Watch `fd` for readability (level-triggered), reporting `token`.
 pub fn epoll_add(epfd: RawFd, fd: RawFd, token: u64) -> Result<(), Error> {
+    epoll_add_watch(epfd, fd, token, false)
+}
+
+/// Watch `fd` for readability, and for writability too when `out`.
+pub fn epoll_add_watch(epfd: RawFd, fd: RawFd, token: u64, out: bool) -> Result<(), Error> {
     let mut ev = libc::epoll_event {
-        events: libc::EPOLLIN as u32,
+        events: (libc::EPOLLIN | if out { libc::EPOLLOUT } else { 0 }) as u32,
         u64: token,
     };
     // SAFETY: ev is a valid epoll_event; bad fds are reported as errors.
@@ -550,6 +555,222 @@ pub fn send_to(fd: RawFd, pkt: &[u8], dest: &RawAddr) -> Result<(), SendErr> {
     };
     if r < 0 {
         return Err(send_error(errno()));
+    }
+    Ok(())
+}
+
+/// A non-blocking, close-on-exec TCP socket bound to `addr` (port 0:
+/// ephemeral), with TCP_NODELAY (RTP packets must not wait for Nagle).
+pub fn tcp_bind(addr: &SocketAddr) -> Result<OwnedFd, Error> {
+    let fam = match addr.ip() {
+        IpAddr::V4(_) => libc::AF_INET,
+        IpAddr::V6(_) => libc::AF_INET6,
+    };
+    // SAFETY: plain socket(2) call; the result is checked.
+    let fd = unsafe {
+        libc::socket(
+            fam,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(last_error());
+    }
+    // SAFETY: fd is a fresh descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    set_int_opt(fd.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY, 1);
+    let raw = RawAddr::from_socket_addr(addr);
+    // SAFETY: raw holds a valid sockaddr of raw.len bytes.
+    let rc = unsafe { libc::bind(fd.as_raw_fd(), raw.as_ptr(), raw.len) };
+    if rc < 0 {
+        return Err(last_error());
+    }
+    Ok(fd)
+}
+
+fn set_int_opt(fd: RawFd, level: i32, name: i32, v: i32) {
+    // SAFETY: passes a valid int of the size given; failure is harmless.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&v as *const i32).cast(),
+            size_of::<i32>() as libc::socklen_t,
+        )
+    };
+}
+
+pub fn listen(fd: RawFd) -> Result<(), Error> {
+    // SAFETY: plain listen(2) on a socket we own.
+    if unsafe { libc::listen(fd, 16) } < 0 {
+        return Err(last_error());
+    }
+    Ok(())
+}
+
+/// Accept one pending connection (non-blocking, close-on-exec,
+/// TCP_NODELAY). None when there is none.
+pub fn accept(fd: RawFd) -> Option<(OwnedFd, RawAddr)> {
+    let mut peer = RawAddr::empty();
+    peer.len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: the storage is writable and peer.len tells its size.
+    let c = unsafe {
+        libc::accept4(
+            fd,
+            (&mut peer.storage as *mut libc::sockaddr_storage).cast(),
+            &mut peer.len,
+            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+        )
+    };
+    if c < 0 {
+        return None;
+    }
+    // SAFETY: a fresh descriptor from accept4, owned by nobody else.
+    let c = unsafe { OwnedFd::from_raw_fd(c) };
+    set_int_opt(c.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY, 1);
+    Some((c, peer))
+}
+
+/// Start a non-blocking connect: Ok(true) connected, Ok(false) in
+/// progress (EPOLLOUT tells the end).
+pub fn connect(fd: RawFd, to: &RawAddr) -> Result<bool, Error> {
+    // SAFETY: `to` holds a valid sockaddr of `to.len` bytes.
+    let rc = unsafe { libc::connect(fd, to.as_ptr(), to.len) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    match errno() {
+        libc::EINPROGRESS | libc::EINTR => Ok(false),
+        e => Err(os_error(e)),
+    }
+}
+
+/// Where a non-blocking connect stands: Ok(true) connected, Ok(false)
+/// still in progress, Err(the failure).
+pub fn connect_result(fd: RawFd) -> Result<bool, Error> {
+    let mut e: i32 = 0;
+    let mut l = size_of::<i32>() as libc::socklen_t;
+    // SAFETY: writes one int of `l` bytes.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&mut e as *mut i32).cast(),
+            &mut l,
+        )
+    };
+    if rc < 0 {
+        return Err(last_error());
+    }
+    if e != 0 {
+        return Err(os_error(e));
+    }
+    let mut peer = RawAddr::empty();
+    peer.len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: the storage is writable and peer.len tells its size.
+    let rc = unsafe {
+        libc::getpeername(
+            fd,
+            (&mut peer.storage as *mut libc::sockaddr_storage).cast(),
+            &mut peer.len,
+        )
+    };
+    if rc == 0 {
+        return Ok(true);
+    }
+    match errno() {
+        libc::ENOTCONN => Ok(false),
+        e => Err(os_error(e)),
+    }
+}
+
+/// What a non-blocking stream read gave.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadResult {
+    Data(usize),
+    Eof,
+    Again,
+    Failed(Error),
+}
+
+pub fn read(fd: RawFd, buf: &mut [u8]) -> ReadResult {
+    // SAFETY: `buf` is writable for its length.
+    let r = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+    if r > 0 {
+        return ReadResult::Data(r as usize);
+    }
+    if r == 0 {
+        return ReadResult::Eof;
+    }
+    match errno() {
+        libc::EINTR => ReadResult::Again,
+        e if e == libc::EAGAIN || e == libc::EWOULDBLOCK => ReadResult::Again,
+        e => ReadResult::Failed(os_error(e)),
+    }
+}
+
+/// Write the frames of `pkts` (each `hdrs[i]` then `pkts[i]`) to a stream,
+/// skipping the first `skip` bytes (a frame partly written before), without
+/// blocking and without SIGPIPE. Returns the bytes written.
+pub fn write_frames(
+    fd: RawFd,
+    hdrs: &[[u8; 2]],
+    pkts: &[Vec<u8>],
+    skip: usize,
+) -> Result<usize, SendErr> {
+    const MAX_IOV: usize = 2 * 64;
+    // SAFETY: iovec is plain data; every entry used is filled below.
+    let mut iov: [libc::iovec; MAX_IOV] = unsafe { zeroed() };
+    let mut n = 0;
+    let mut skip = skip;
+    for (h, p) in hdrs.iter().zip(pkts) {
+        for part in [&h[..], &p[..]] {
+            if n == MAX_IOV {
+                break;
+            }
+            if skip >= part.len() {
+                skip -= part.len();
+                continue;
+            }
+            let part = &part[skip..];
+            skip = 0;
+            iov[n] = libc::iovec {
+                iov_base: part.as_ptr() as *mut libc::c_void,
+                iov_len: part.len(),
+            };
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return Ok(0);
+    }
+    // SAFETY: zero is a valid msghdr; it points to `n` iovecs that borrow
+    // `hdrs` and `pkts` for the duration of the call (sendmsg only reads).
+    let r = unsafe {
+        let mut m: libc::msghdr = zeroed();
+        m.msg_iov = iov.as_mut_ptr();
+        m.msg_iovlen = n;
+        libc::sendmsg(fd, &m, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
+    };
+    if r < 0 {
+        return Err(send_error(errno()));
+    }
+    Ok(r as usize)
+}
+
+/// Watch `fd` for readability, and for writability when `out`.
+pub fn epoll_mod(epfd: RawFd, fd: RawFd, token: u64, out: bool) -> Result<(), Error> {
+    let mut ev = libc::epoll_event {
+        events: (libc::EPOLLIN | if out { libc::EPOLLOUT } else { 0 }) as u32,
+        u64: token,
+    };
+    // SAFETY: ev is a valid epoll_event.
+    let rc = unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_MOD, fd, &mut ev) };
+    if rc < 0 {
+        return Err(last_error());
     }
     Ok(())
 }

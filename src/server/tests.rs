@@ -630,3 +630,192 @@ fn pairs_are_even_odd_and_skip_ports_in_use() {
     let (a, _b) = mk().unwrap();
     assert_eq!(a.local_socket_addr().port(), got[1]);
 }
+
+type Events = Arc<Mutex<Vec<StreamEvent>>>;
+
+fn tcp_pair(srv: &Server) -> (Channel, Channel, Arc<Mutex<Vec<Vec<u8>>>>, Events, Events) {
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let (ev_l, ev_c): (Events, Events) = Default::default();
+    let (g2, e2, e3) = (got.clone(), ev_l.clone(), ev_c.clone());
+    let l = srv
+        .create_tcp_channel(
+            &cfg("127.0.0.1"),
+            TcpMode::Listen,
+            Some(Box::new(move |p, _, _| g2.lock().push(p.to_vec()))),
+            Some(Box::new(move |e, _, _| e2.lock().push(e))),
+        )
+        .unwrap();
+    let c = srv
+        .create_tcp_channel(
+            &ChanConfig {
+                bind_host: None,
+                queue_size: 256,
+                ..cfg("127.0.0.1")
+            },
+            TcpMode::Connect(l.local_socket_addr()),
+            None,
+            Some(Box::new(move |e, _, _| e3.lock().push(e))),
+        )
+        .unwrap();
+    (l, c, got, ev_l, ev_c)
+}
+
+#[test]
+fn tcp_channels_exchange_framed_packets_and_report_close() {
+    let srv = Server::new(0).unwrap();
+    let lonely = srv
+        .create_tcp_channel(&cfg("127.0.0.1"), TcpMode::Listen, None, None)
+        .unwrap();
+    assert_eq!(lonely.send(b"x"), Err(Error::NotConnected));
+    assert_eq!(lonely.set_target("127.0.0.1", 9), Err(Error::NotSupported));
+    assert!(!lonely.is_connected());
+    let (l, c, got, ev_l, ev_c) = tcp_pair(&srv);
+    assert!(wait_until(|| c.is_connected() && l.is_connected()));
+    assert_eq!(*ev_c.lock(), vec![StreamEvent::Connected]);
+    assert_eq!(*ev_l.lock(), vec![StreamEvent::Connected]);
+    let pkts: Vec<Vec<u8>> = (0..200u32)
+        .map(|i| vec![i as u8; (i as usize * 331) % 1500])
+        .chain([vec![], vec![9; 65507]])
+        .collect();
+    for p in &pkts {
+        c.send(p).unwrap();
+    }
+    assert_eq!(c.drain(Duration::from_secs(10)), Ok(()));
+    assert!(wait_until(|| got.lock().len() == pkts.len()));
+    assert_eq!(*got.lock(), pkts);
+    // the connecting side closes: the listener hears an orderly close
+    c.close();
+    assert!(wait_until(|| ev_l.lock().len() == 2));
+    assert_eq!(ev_l.lock()[1], StreamEvent::Closed);
+    assert!(!l.is_connected());
+    assert_eq!(l.send(b"x"), Err(Error::NotConnected));
+}
+
+#[test]
+fn tcp_deframes_partial_writes_and_refuses_a_second_peer() {
+    use std::io::{Read, Write};
+    let srv = Server::new(0).unwrap();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let g2 = got.clone();
+    let l = srv
+        .create_tcp_channel(
+            &cfg("127.0.0.1"),
+            TcpMode::Listen,
+            Some(Box::new(move |p, _, _| g2.lock().push(p.to_vec()))),
+            None,
+        )
+        .unwrap();
+    let mut peer = std::net::TcpStream::connect(l.local_socket_addr()).unwrap();
+    peer.set_nodelay(true).unwrap();
+    let mut stream = Vec::new();
+    for i in 0..50u8 {
+        stream.extend_from_slice(&stream::frame_header(i as usize * 7));
+        stream.extend(std::iter::repeat_n(i, i as usize * 7));
+    }
+    for piece in stream.chunks(5) {
+        peer.write_all(piece).unwrap();
+    }
+    assert!(wait_until(|| got.lock().len() == 50));
+    for (i, p) in got.lock().iter().enumerate() {
+        assert_eq!(p, &vec![i as u8; i * 7]);
+    }
+    // a second connection while one is up is closed at once
+    let mut second = std::net::TcpStream::connect(l.local_socket_addr()).unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut b = [0u8; 4];
+    assert_eq!(second.read(&mut b).unwrap_or(0), 0);
+    // and we frame what we send
+    assert!(wait_until(|| l.is_connected()));
+    l.send(b"abc").unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut f = [0u8; 5];
+    peer.read_exact(&mut f).unwrap();
+    assert_eq!(&f, b"\x00\x03abc");
+}
+
+#[test]
+fn tcp_back_pressure_fills_the_lossy_queue_and_reset_is_reported() {
+    let srv = Server::new(0).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ev: Events = Default::default();
+    let e2 = ev.clone();
+    let c = srv
+        .create_tcp_channel(
+            &ChanConfig {
+                queue_size: 64,
+                ..cfg("127.0.0.1")
+            },
+            TcpMode::Connect(listener.local_addr().unwrap()),
+            None,
+            Some(Box::new(move |e, _, _| e2.lock().push(e))),
+        )
+        .unwrap();
+    let (peer, _) = listener.accept().unwrap();
+    assert!(wait_until(|| c.is_connected()));
+    // the peer never reads: the kernel's buffers fill, then the queue,
+    // which then cannot drain (bounded: 20 s)
+    let big = vec![1u8; 60000];
+    let mut full = 0;
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(Instant::now() < end, "the queue never stayed full");
+        match c.send(&big) {
+            Ok(()) => continue,
+            Err(Error::QueueFull) => full += 1,
+            Err(e) => panic!("{e:?}"),
+        }
+        if c.drain(Duration::from_millis(100)) == Err(Error::TimedOut) {
+            break;
+        }
+    }
+    assert_eq!(c.stats().tx_queue_full, full);
+    // a reset (SO_LINGER 0 close) is reported and the queue discarded
+    let s2 = socket2_linger_zero(peer);
+    drop(s2);
+    assert!(wait_until(|| ev.lock().len() == 2));
+    assert!(matches!(ev.lock()[1], StreamEvent::Reset(_) | StreamEvent::Closed));
+    assert_eq!(c.send(b"x"), Err(Error::NotConnected));
+    assert_eq!(c.drain(Duration::from_secs(1)), Ok(()));
+    // a refused connect is a reset too
+    let gone = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let ev: Events = Default::default();
+    let e2 = ev.clone();
+    let _c2 = srv
+        .create_tcp_channel(
+            &cfg("127.0.0.1"),
+            TcpMode::Connect(gone),
+            None,
+            Some(Box::new(move |e, _, _| e2.lock().push(e))),
+        )
+        .unwrap();
+    assert!(wait_until(|| !ev.lock().is_empty()));
+    assert_eq!(
+        ev.lock()[0],
+        StreamEvent::Reset(Error::Os(libc::ECONNREFUSED))
+    );
+}
+
+/// Close `s` with an RST (SO_LINGER with a zero timeout).
+fn socket2_linger_zero(s: std::net::TcpStream) -> std::net::TcpStream {
+    use std::os::fd::AsRawFd;
+    let l = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid linger struct of the size given, on a live socket.
+    unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&l as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    s
+}
