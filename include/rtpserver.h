@@ -336,6 +336,66 @@ struct rtpsrv_pair_cfg {
 int rtpsrv_create_pair(struct rtpsrv *srv, const struct rtpsrv_chan_cfg *cfg,
     const struct rtpsrv_pair_cfg *pair, struct rtpsrv_chan **rtp, struct rtpsrv_chan **rtcp);
 
+/*
+ * RFC 4571 TCP channels ("RTP over connection-oriented transport"): each
+ * packet travels as a 16-bit big-endian length and the packet, both ways.
+ * A TCP channel is a channel like the others (send_pkt, drain, stats,
+ * close, close_drain, local_addr), with these differences:
+ *  - pkt_in gets every received packet, reassembled from whatever pieces
+ *    the stream delivers, with the peer's address as `from`;
+ *  - rtpsrv_chan_send_pkt queues as for UDP (the same bounded, lossy queue:
+ *    when the peer reads too slowly the socket fills, then the queue, and
+ *    send_pkt returns -ENOBUFS; a packet is never cut: a partly written
+ *    frame is finished first), and returns -ENOTCONN while there is no
+ *    connection (packets queued during a connect wait for it);
+ *  - set_target / set_target_sa return -EOPNOTSUPP; get_target
+ *    -EDESTADDRREQ.
+ * Connection events go to on_event(event_arg, event, error, peer, peerlen,
+ * rtime_ns) on the worker thread (same rules as pkt_in):
+ *  RTPSRV_EV_CONNECTED  a connection is up (accepted, or connect done)
+ *  RTPSRV_EV_CLOSED     the peer closed the connection (end of stream)
+ *  RTPSRV_EV_RESET      the connection failed: error is the negative errno
+ *                       (-ECONNREFUSED, -ECONNRESET, -EPIPE, -ETIMEDOUT...)
+ * After CLOSED or RESET the queue is discarded and send_pkt returns
+ * -ENOTCONN. A LISTEN channel then accepts the next connection (while one
+ * is up, further ones are accepted and closed at once); a CONNECT channel
+ * stays down: reconnecting is the caller's choice (close it, create a new
+ * one).
+ */
+#define RTPSRV_TCP_LISTEN   1
+#define RTPSRV_TCP_CONNECT  2
+
+#define RTPSRV_EV_CONNECTED 1
+#define RTPSRV_EV_CLOSED    2
+#define RTPSRV_EV_RESET     3
+
+typedef void (*rtpsrv_event_t)(void *arg, int event, int error,
+    const struct sockaddr *peer, socklen_t peerlen, uint64_t rtime_ns);
+
+struct rtpsrv_tcp_cfg {
+    size_t size;                 /* sizeof(struct rtpsrv_tcp_cfg) */
+    int mode;                    /* RTPSRV_TCP_LISTEN or RTPSRV_TCP_CONNECT */
+    const struct sockaddr *peer; /* CONNECT: the peer (sockaddr_in/_in6) */
+    socklen_t peerlen;
+    rtpsrv_event_t on_event;     /* may be NULL */
+    void *event_arg;
+};
+
+/*
+ * Open a TCP channel. `cfg` gives the local address (LISTEN: where to
+ * listen; CONNECT: the local side, port 0 ephemeral; with a NULL host and
+ * family 0 the family is the peer's) and queue_size; `tcp` the mode.
+ * pkt_in may be NULL (send-only). The connect is non-blocking: the result
+ * arrives as an event. Errors: -EINVAL (NULL srv/cfg/tcp, tcp->size too
+ * small, unknown mode, CONNECT without a valid peer or port 0, bad cfg),
+ * -EAFNOSUPPORT (peer not IPv4/IPv6, or IPv6 for an IPv4 local address),
+ * -EADDRINUSE, -EMFILE/-ENFILE, -ENOMEM, -ESHUTDOWN, other socket(2),
+ * bind(2), listen(2) and connect(2) errors negated.
+ */
+struct rtpsrv_chan *rtpsrv_create_tcp_channel(struct rtpsrv *srv,
+    const struct rtpsrv_chan_cfg *cfg, const struct rtpsrv_tcp_cfg *tcp,
+    rtpsrv_pkt_in_t pkt_in, void *arg, int *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,7 +11,8 @@ use super::handle::{
 };
 use super::EPANIC;
 use crate::server::{
-    ChanConfig, ChanOptions, Channel, Error, Family, Latch, PktIn, RawAddr, Server, MAX_DATAGRAM,
+    ChanConfig, ChanOptions, Channel, Error, EventCb, Family, Latch, PktIn, RawAddr, Server,
+    StreamEvent, TcpMode, MAX_DATAGRAM,
 };
 
 /// The one place where the server's errors become negative errno values.
@@ -144,6 +145,102 @@ pub struct rtpsrv_pair_cfg {
     pub rtcp_opts: *const rtpsrv_chan_opts,
     pub rtcp_in: rtpsrv_pkt_in_t,
     pub rtcp_arg: *mut c_void,
+}
+
+/// `RTPSRV_TCP_*`, `RTPSRV_EV_*`.
+pub const RTPSRV_TCP_LISTEN: c_int = 1;
+pub const RTPSRV_TCP_CONNECT: c_int = 2;
+pub const RTPSRV_EV_CONNECTED: c_int = 1;
+pub const RTPSRV_EV_CLOSED: c_int = 2;
+pub const RTPSRV_EV_RESET: c_int = 3;
+
+/// `rtpsrv_event_t`.
+pub type rtpsrv_event_t = Option<
+    unsafe extern "C" fn(
+        arg: *mut c_void,
+        event: c_int,
+        error: c_int,
+        peer: *const libc::sockaddr,
+        peerlen: libc::socklen_t,
+        rtime_ns: u64,
+    ),
+>;
+
+/// `struct rtpsrv_tcp_cfg` (versioned by `size`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct rtpsrv_tcp_cfg {
+    pub size: usize,
+    pub mode: c_int,
+    pub peer: *const libc::sockaddr,
+    pub peerlen: libc::socklen_t,
+    pub on_event: rtpsrv_event_t,
+    pub event_arg: *mut c_void,
+}
+
+/// The C event callback and its argument, moved to the worker thread.
+struct CEvent {
+    f: unsafe extern "C" fn(
+        *mut c_void,
+        c_int,
+        c_int,
+        *const libc::sockaddr,
+        libc::socklen_t,
+        u64,
+    ),
+    arg: *mut c_void,
+}
+
+// SAFETY: as for CCallback: the header documents that `on_event` runs with
+// `event_arg` on the worker thread.
+unsafe impl Send for CEvent {}
+
+impl CEvent {
+    fn call(&self, code: c_int, error: c_int, peer: &RawAddr, t: u64) {
+        // SAFETY: the caller's function with its own argument and a peer
+        // address valid for `socklen` bytes during the call.
+        unsafe { (self.f)(self.arg, code, error, peer.as_ptr(), peer.socklen(), t) }
+    }
+}
+
+fn event_callback(f: rtpsrv_event_t, arg: *mut c_void) -> Option<EventCb> {
+    let cb = CEvent { f: f?, arg };
+    Some(Box::new(move |ev, peer, t| {
+        let (code, error) = match ev {
+            StreamEvent::Connected => (RTPSRV_EV_CONNECTED, 0),
+            StreamEvent::Closed => (RTPSRV_EV_CLOSED, 0),
+            StreamEvent::Reset(e) => (RTPSRV_EV_RESET, errno(e)),
+        };
+        cb.call(code, error, peer, t)
+    }))
+}
+
+/// A caller's `struct sockaddr` of `len` bytes as an address.
+///
+/// # Safety
+/// `sa` is NULL or readable for `len` bytes.
+unsafe fn sockaddr_in(sa: *const libc::sockaddr, len: libc::socklen_t) -> Result<RawAddr, c_int> {
+    let n = len as usize;
+    if sa.is_null() || n < size_of::<libc::sa_family_t>() {
+        return Err(-libc::EINVAL);
+    }
+    // SAFETY: zero is a valid sockaddr_storage; `sa` is readable for `len`
+    // bytes (contract), of which we copy at most the storage.
+    let storage = unsafe {
+        let mut st: libc::sockaddr_storage = std::mem::zeroed();
+        std::ptr::copy_nonoverlapping(
+            sa.cast::<u8>(),
+            (&mut st as *mut libc::sockaddr_storage).cast::<u8>(),
+            n.min(size_of::<libc::sockaddr_storage>()),
+        );
+        st
+    };
+    let fam = storage.ss_family as c_int;
+    RawAddr::from_storage(&storage, n).ok_or(if fam == libc::AF_INET || fam == libc::AF_INET6 {
+        -libc::EINVAL
+    } else {
+        -libc::EAFNOSUPPORT
+    })
 }
 
 /// Read a caller's versioned struct (its first member is `size_t size`):
@@ -463,34 +560,60 @@ pub unsafe extern "C" fn rtpsrv_chan_set_target_sa(
 ) -> c_int {
     super::ffi_boundary!(EPANIC, {
         let c = try_ref!(ch, -libc::EINVAL);
-        let n = salen as usize;
-        if sa.is_null() || n < size_of::<libc::sa_family_t>() {
-            return -libc::EINVAL;
-        }
-        // SAFETY: zero is a valid sockaddr_storage; `sa` is readable for
-        // `salen` bytes (contract), of which we copy at most the storage.
-        let storage = unsafe {
-            let mut st: libc::sockaddr_storage = std::mem::zeroed();
-            let n = n.min(size_of::<libc::sockaddr_storage>());
-            std::ptr::copy_nonoverlapping(
-                sa.cast::<u8>(),
-                (&mut st as *mut libc::sockaddr_storage).cast::<u8>(),
-                n,
-            );
-            st
-        };
-        let fam = storage.ss_family as c_int;
-        let Some(a) = RawAddr::from_storage(&storage, n) else {
-            return if fam == libc::AF_INET || fam == libc::AF_INET6 {
-                -libc::EINVAL
-            } else {
-                -libc::EAFNOSUPPORT
-            };
+        // SAFETY: `sa` is NULL or readable for `salen` bytes (contract).
+        let a = match unsafe { sockaddr_in(sa, salen) } {
+            Ok(a) => a,
+            Err(e) => return e,
         };
         match a.to_socket_addr() {
             Some(to) => status(c.set_target_addr(to)),
             None => -libc::EINVAL,
         }
+    })
+}
+
+/// Open an RFC 4571 TCP channel; see rtpserver.h.
+///
+/// # Safety
+/// As `rtpsrv_create_channel`; `tcp` NULL or readable for its `size`, its
+/// `peer` NULL or readable for `peerlen` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn rtpsrv_create_tcp_channel(
+    srv: *mut rtpsrv,
+    cfg: *const rtpsrv_chan_cfg,
+    tcp: *const rtpsrv_tcp_cfg,
+    pkt_in: rtpsrv_pkt_in_t,
+    arg: *mut c_void,
+    err: *mut c_int,
+) -> *mut rtpsrv_chan {
+    ffi_ctor!(err, {
+        let s = try_ref!(srv, Err(-libc::EINVAL));
+        // SAFETY: non-NULL `cfg` is readable per the contract.
+        let Some(cfg) = (unsafe { cfg.as_ref() }) else {
+            return Err(-libc::EINVAL);
+        };
+        // SAFETY: `cfg` is live; its host is NULL or NUL-terminated.
+        let ccfg = unsafe { chan_config(cfg) }?;
+        // SAFETY: `tcp` is NULL or readable for its size (contract).
+        let Some(t) = (unsafe { read_sized(tcp) }) else {
+            return Err(-libc::EINVAL);
+        };
+        let mode = match t.mode {
+            RTPSRV_TCP_LISTEN => TcpMode::Listen,
+            RTPSRV_TCP_CONNECT => {
+                // SAFETY: `peer` is NULL or readable for `peerlen` bytes.
+                let a = unsafe { sockaddr_in(t.peer, t.peerlen) }?;
+                TcpMode::Connect(a.to_socket_addr().ok_or(-libc::EINVAL)?)
+            }
+            _ => return Err(-libc::EINVAL),
+        };
+        s.create_tcp_channel(
+            &ccfg,
+            mode,
+            callback(pkt_in, arg),
+            event_callback(t.on_event, t.event_arg),
+        )
+        .map_err(errno)
     })
 }
 

@@ -516,7 +516,7 @@ fn stun_binding_requests_are_answered_not_delivered() {
     assert_eq!(&buf[8..20], &[9; 12]);
     let port = u16::from_be_bytes([buf[26], buf[27]]) ^ 0x2112;
     assert_eq!(port, p.local_addr().unwrap().port());
-    assert_eq!(&buf[28..32], &[127 ^ 0x21, 0x12, 0xa4 ^ 0, 0x42 ^ 1]);
+    assert_eq!(&buf[28..32], &[127 ^ 0x21, 0x12, 0xa4, 0x42 ^ 1]);
     // a broken request is an ordinary datagram
     req[3] = 4;
     p.send_to(&req, ch.local_socket_addr()).unwrap();
@@ -623,7 +623,8 @@ fn pairs_are_even_odd_and_skip_ports_in_use() {
     };
     assert_eq!(one(base..=base), Some(Error::Invalid));
     assert_eq!(one(base + 1..=base + 2), Some(Error::Invalid));
-    assert_eq!(one(9..=3), Some(Error::Invalid));
+    let (nine, three) = (9, 3);
+    assert_eq!(one(nine..=three), Some(Error::Invalid));
     assert_eq!(one(65535..=65535), Some(Error::Invalid));
     // closing a pair frees it for the next one
     drop(pairs.pop());
@@ -632,8 +633,9 @@ fn pairs_are_even_odd_and_skip_ports_in_use() {
 }
 
 type Events = Arc<Mutex<Vec<StreamEvent>>>;
+type Packets = Arc<Mutex<Vec<Vec<u8>>>>;
 
-fn tcp_pair(srv: &Server) -> (Channel, Channel, Arc<Mutex<Vec<Vec<u8>>>>, Events, Events) {
+fn tcp_pair(srv: &Server) -> (Channel, Channel, Packets, Events, Events) {
     let got = Arc::new(Mutex::new(Vec::new()));
     let (ev_l, ev_c): (Events, Events) = Default::default();
     let (g2, e2, e3) = (got.clone(), ev_l.clone(), ev_c.clone());
