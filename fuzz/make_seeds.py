@@ -101,3 +101,26 @@ put("stun", "indication", st(1, b"\x00\x11" + BREQ[2:]) + st(1, b"\x01\x01" + BR
 put("stun", "bad_attr", st(1, BREQ + b"\x00\x06\x00\x40abc\x00"))
 put("stun", "rtp_and_rtcp", st(0, b"\x80\x00\x00\x01" + bytes(8) + b"\xd5" * 20) + st(0, b"\x81\xc8\x00\x06" + bytes(24)))
 put("stun", "mixed", st(3, BREQ) + st(0, b"") + st(1, BREQ[:19]) + st(2, BREQ + PRIO) + st(0, BREQ + b"\x80\x28\x00\x04\x00\x00\x00\x00"))
+
+
+# --- tcp: records [chunk u8][chunk % 32 + 1 bytes of stream] (fuzz_tcp.c)
+def tc(stream, chunk=31):
+    out = b""
+    while stream:
+        k = chunk % 32 + 1
+        out += bytes([chunk]) + stream[:k]
+        stream = stream[k:]
+        chunk = (chunk * 7 + 3) % 256
+    return out
+
+
+def fr(pkt):
+    return struct.pack(">H", len(pkt)) + pkt
+
+
+put("tcp", "one_rtp", tc(fr(rtp(payload=b"\xd5" * 40))))
+put("tcp", "many_small", tc(b"".join(fr(bytes([i]) * i) for i in range(20)), chunk=0))
+put("tcp", "empty_frames", tc(fr(b"") * 5 + fr(b"x")))
+put("tcp", "partial_tail", tc(fr(b"abc") + b"\x00\x10abc"))
+put("tcp", "big_frame", tc(fr(bytes(range(256)) * 10)))
+put("tcp", "len_only", tc(b"\xff"))
