@@ -180,14 +180,7 @@ pub struct rtpsrv_tcp_cfg {
 
 /// The C event callback and its argument, moved to the worker thread.
 struct CEvent {
-    f: unsafe extern "C" fn(
-        *mut c_void,
-        c_int,
-        c_int,
-        *const libc::sockaddr,
-        libc::socklen_t,
-        u64,
-    ),
+    f: unsafe extern "C" fn(*mut c_void, c_int, c_int, *const libc::sockaddr, libc::socklen_t, u64),
     arg: *mut c_void,
 }
 

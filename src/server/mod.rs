@@ -61,8 +61,8 @@ use latch::Latcher;
 pub use queue::SLOT_KEEP;
 use queue::{PushError, TxQueue};
 use stream::Deframer;
-use sys::{ReadResult, SendErr};
 pub use sys::{RawAddr, MAX_DATAGRAM};
+use sys::{ReadResult, SendErr};
 
 /// Datagrams moved per channel per direction per worker round.
 pub const BATCH: usize = 64;
@@ -231,7 +231,10 @@ struct Stream {
 
 impl Stream {
     fn close_fds(&mut self, epfd: std::os::fd::RawFd) {
-        for fd in [self.listener.take(), self.conn.take()].into_iter().flatten() {
+        for fd in [self.listener.take(), self.conn.take()]
+            .into_iter()
+            .flatten()
+        {
             sys::epoll_del(epfd, fd.as_raw_fd());
         }
     }
@@ -1095,7 +1098,12 @@ impl Worker<'_> {
                     let mut g = c.cb.lock();
                     let peer = s.peer;
                     self.lose_conn(c, &mut s);
-                    g.event(c, StreamEvent::Reset(e), &peer, crate::clock::monotonic_ns());
+                    g.event(
+                        c,
+                        StreamEvent::Reset(e),
+                        &peer,
+                        crate::clock::monotonic_ns(),
+                    );
                     if c.closed.load(Ordering::Acquire) {
                         drop(g.release());
                         s.close_fds(self.sh.epfd.as_raw_fd());

@@ -777,7 +777,10 @@ fn tcp_back_pressure_fills_the_lossy_queue_and_reset_is_reported() {
     let s2 = socket2_linger_zero(peer);
     drop(s2);
     assert!(wait_until(|| ev.lock().len() == 2));
-    assert!(matches!(ev.lock()[1], StreamEvent::Reset(_) | StreamEvent::Closed));
+    assert!(matches!(
+        ev.lock()[1],
+        StreamEvent::Reset(_) | StreamEvent::Closed
+    ));
     assert_eq!(c.send(b"x"), Err(Error::NotConnected));
     assert_eq!(c.drain(Duration::from_secs(1)), Ok(()));
     // a refused connect is a reset too
