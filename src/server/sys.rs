@@ -130,16 +130,6 @@ impl RawAddr {
         r
     }
 
-    /// A copy of an address the kernel filled in (as handed to the receive
-    /// callback); `len` is clamped to the storage size.
-    pub fn from_storage(storage: &libc::sockaddr_storage, len: libc::socklen_t) -> RawAddr {
-        let max = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        RawAddr {
-            storage: *storage,
-            len: len.min(max),
-        }
-    }
-
     /// Back to a std address (None for a family other than IPv4/IPv6).
     pub fn to_socket_addr(&self) -> Option<SocketAddr> {
         match self.storage.ss_family as i32 {
@@ -808,21 +798,19 @@ mod tests {
     }
 
     #[test]
-    fn from_storage_copies_what_the_kernel_filled_in() {
+    fn from_storage_takes_only_complete_ip_addresses() {
         for s in ["127.0.0.1:5004", "[::1]:6000"] {
             let a: SocketAddr = s.parse().unwrap();
             let r = RawAddr::from_socket_addr(&a);
-            let c = RawAddr::from_storage(r.storage(), r.len());
+            let c = RawAddr::from_storage(r.storage(), r.socklen() as usize).unwrap();
             assert_eq!(c.to_socket_addr(), Some(a));
-            assert_eq!(c.len(), r.len());
+            assert_eq!(c, r);
         }
-        // An oversized length is clamped; a zero length reads as no address.
+        // An oversized length is clamped; a short or zero length is none.
         let r = RawAddr::from_socket_addr(&"10.0.0.1:1".parse().unwrap());
-        let big = RawAddr::from_storage(r.storage(), u32::MAX as libc::socklen_t);
-        assert_eq!(big.len() as usize, size_of::<libc::sockaddr_storage>());
-        assert!(RawAddr::from_storage(r.storage(), 0)
-            .to_socket_addr()
-            .is_none());
+        assert!(RawAddr::from_storage(r.storage(), usize::MAX).is_some());
+        assert!(RawAddr::from_storage(r.storage(), 4).is_none());
+        assert!(RawAddr::from_storage(r.storage(), 0).is_none());
     }
 
     #[test]
