@@ -15,6 +15,7 @@
 
 pub mod clock;
 pub mod codec;
+pub mod event;
 pub mod jbuf;
 pub mod proc;
 pub mod rtcp;

@@ -62,7 +62,9 @@ pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize) -> Option<&'a [u8]> {
 
 pub mod error;
 pub(crate) mod handle;
+pub mod rtcp;
 pub mod rtp;
+pub mod rtpevent;
 pub mod rtpjbuf;
 pub mod rtpopus;
 pub mod rtpproc;

@@ -201,5 +201,5 @@ int main(void) {
     CHECK(memcmp(got, sent, sizeof(sent)) == 0);
 
     rtpsrv_dtor(srv);
-    TEST_DONE("test_server_tcp_gst");
+    TEST_DONE("test_interop_tcp_gst");
 }
