@@ -83,6 +83,47 @@ put("synth", "nulls_fresh", sy(-1, -20, [0x06, 0x07, 0, 0, 0x1f, 0x40, 0x12, 0x3
 put("synth", "huge_ptime", sy(0x7fffffff, 0x3fffffff, PA * 3 + [0x83, 0x7f, 0xff, 0xff, 0xff] + PA))
 
 
+# --- stun: records [flags u8][len u16][bytes]; flag 1 forces the STUN
+# header, flag 2 appends a FINGERPRINT (see fuzz_stun.c)
+def st(flags, body):
+    return bytes([flags]) + struct.pack(">H", len(body)) + bytes(body)
+
+
+TID = bytes(range(0x40, 0x4c))
+BREQ = b"\x00\x01\x00\x00\x21\x12\xa4\x42" + TID
+PRIO = b"\x00\x24\x00\x04\x6e\x00\x1e\xff"
+USER = b"\x00\x06\x00\x09abcd:efgh\x00\x00\x00"
+put("stun", "plain_request", st(0, BREQ))
+put("stun", "forced_request", st(1, BREQ + PRIO))
+put("stun", "fingerprint", st(3, BREQ + PRIO + USER))
+put("stun", "ice_like", st(3, BREQ + USER + PRIO + b"\x80\x2a\x00\x08" + bytes(8) + b"\x00\x25\x00\x00"))
+put("stun", "indication", st(1, b"\x00\x11" + BREQ[2:]) + st(1, b"\x01\x01" + BREQ[2:]))
+put("stun", "bad_attr", st(1, BREQ + b"\x00\x06\x00\x40abc\x00"))
+put("stun", "rtp_and_rtcp", st(0, b"\x80\x00\x00\x01" + bytes(8) + b"\xd5" * 20) + st(0, b"\x81\xc8\x00\x06" + bytes(24)))
+put("stun", "mixed", st(3, BREQ) + st(0, b"") + st(1, BREQ[:19]) + st(2, BREQ + PRIO) + st(0, BREQ + b"\x80\x28\x00\x04\x00\x00\x00\x00"))
+
+
+# --- tcp: records [chunk u8][chunk % 32 + 1 bytes of stream] (fuzz_tcp.c)
+def tc(stream, chunk=31):
+    out = b""
+    while stream:
+        k = chunk % 32 + 1
+        out += bytes([chunk]) + stream[:k]
+        stream = stream[k:]
+        chunk = (chunk * 7 + 3) % 256
+    return out
+
+
+def fr(pkt):
+    return struct.pack(">H", len(pkt)) + pkt
+
+
+put("tcp", "one_rtp", tc(fr(rtp(payload=b"\xd5" * 40))))
+put("tcp", "many_small", tc(b"".join(fr(bytes([i]) * i) for i in range(20)), chunk=0))
+put("tcp", "empty_frames", tc(fr(b"") * 5 + fr(b"x")))
+put("tcp", "partial_tail", tc(fr(b"abc") + b"\x00\x10abc"))
+put("tcp", "big_frame", tc(fr(bytes(range(256)) * 10)))
+put("tcp", "len_only", tc(b"\xff"))
 # --- rtcp: the input is both a compound RTCP packet (parser) and a session
 # script (ssrc:4, rate:1, then records op:1 dt_ms:2 len:1 bytes)
 def rtcp_hdr(count, pt, body, pad=0):

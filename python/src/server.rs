@@ -33,28 +33,57 @@ const DEFAULT_QUEUE: u64 = 32;
 
 /// Everything this module uses of the core server, in one place.
 mod core {
-    pub use rtpsynth::server::sys::RawAddr;
-    pub use rtpsynth::server::{ChanConfig, Channel, PktIn, Server, MAX_QUEUE};
+    pub use rtpsynth::server::{ChanConfig, Channel, Error, Family, PktIn, Server, MAX_QUEUE};
 
-    /// The errno values the core reports (positive).
-    pub fn is_shutdown(e: i32) -> bool {
-        e == libc::ESHUTDOWN
+    /// The core's typed errors, as this module tells them apart.
+    pub fn is_shutdown(e: Error) -> bool {
+        e == Error::Shutdown
     }
-    pub fn is_queue_full(e: i32) -> bool {
-        e == libc::ENOBUFS
+    pub fn is_queue_full(e: Error) -> bool {
+        e == Error::QueueFull
     }
-    pub fn is_too_big(e: i32) -> bool {
-        e == libc::EMSGSIZE
+    pub fn is_too_big(e: Error) -> bool {
+        e == Error::TooBig
     }
-    pub fn is_no_memory(e: i32) -> bool {
-        e == libc::ENOMEM
+    pub fn is_no_memory(e: Error) -> bool {
+        e == Error::NoMemory
     }
-    pub fn is_bad_address(e: i32) -> bool {
-        e == libc::EINVAL || e == libc::EAFNOSUPPORT
+    pub fn is_bad_address(e: Error) -> bool {
+        matches!(e, Error::Invalid | Error::FamilyMismatch)
+    }
+
+    /// The errno for an OSError (Python's edge, like src/ffi for C).
+    pub fn errno(e: Error) -> i32 {
+        match e {
+            Error::Invalid => libc::EINVAL,
+            Error::FamilyMismatch => libc::EAFNOSUPPORT,
+            Error::NoTarget => libc::EDESTADDRREQ,
+            Error::TooBig => libc::EMSGSIZE,
+            Error::QueueFull => libc::ENOBUFS,
+            Error::Shutdown => libc::ESHUTDOWN,
+            Error::Closing => libc::EBADF,
+            Error::TimedOut => libc::ETIMEDOUT,
+            Error::WouldDeadlock => libc::EDEADLK,
+            Error::NoMemory => libc::ENOMEM,
+            Error::AddrInUse => libc::EADDRINUSE,
+            Error::NotConnected => libc::ENOTCONN,
+            Error::NotSupported => libc::EOPNOTSUPP,
+            Error::Os(code) => code,
+        }
+    }
+
+    /// The original's 0/4/6 as the core's family.
+    pub fn family(code: i32) -> Family {
+        match code {
+            4 => Family::V4,
+            6 => Family::V6,
+            _ => Family::Auto,
+        }
     }
 }
 
-fn os_error(errno: i32) -> PyErr {
+fn os_error(e: core::Error) -> PyErr {
+    let errno = core::errno(e);
     PyOSError::new_err((errno, std::io::Error::from_raw_os_error(errno).to_string()))
 }
 
@@ -152,12 +181,12 @@ type CbSlot = Arc<Mutex<Option<Py<PyAny>>>>;
 /// The core callback: hands each datagram to the Python callable, with the
 /// GIL held only for the call. An exception goes to `sys.unraisablehook`.
 fn make_pkt_in(slot: CbSlot) -> core::PktIn {
-    Box::new(move |pkt, ss, len, rtime| {
+    Box::new(move |pkt, from, rtime| {
         crate::pin::pin_thread_state();
         Python::attach(|py| {
             let cb = slot.lock().as_ref().map(|c| c.clone_ref(py));
             let Some(cb) = cb else { return };
-            let from = core::RawAddr::from_storage(ss, len).to_socket_addr();
+            let from = from.to_socket_addr();
             let r = addr_tuple(py, from)
                 .and_then(|addr| cb.call1(py, (PyBytes::new(py, pkt), addr, rtime)));
             if let Err(e) = r {
@@ -193,10 +222,7 @@ impl RtpServer {
             if core::is_no_memory(e) {
                 PyMemoryError::new_err("cannot allocate the server")
             } else {
-                PyRuntimeError::new_err(format!(
-                    "failed to create worker thread ({})",
-                    std::io::Error::from_raw_os_error(e)
-                ))
+                PyRuntimeError::new_err(format!("failed to create worker thread ({e})"))
             }
         })?;
         Ok(RtpServer {
@@ -261,7 +287,7 @@ impl RtpServer {
         let cfg = core::ChanConfig {
             bind_host: Some(&host),
             bind_port: port,
-            bind_family: family,
+            bind_family: core::family(family),
             queue_size: queue_size as u32,
         };
         let ch = match this.srv.create_channel(&cfg, make_pkt_in(slot.clone())) {
