@@ -1,17 +1,13 @@
 //! Telling packets on one port apart (RFC 7983's first-byte ranges, RFC
 //! 5761 section 4 for RTP against RTCP).
 //!
-//! `is_rtcp` is the one RTCP classification of the server; the session
-//! layer's RTCP demux (src/rtcp/) is meant to call it (or the reverse) so
-//! that the two never disagree.
+//! The server classifies with the session layer's RFC 5761 rule
+//! (`rtcp::packet::is_rtcp`), so the two never disagree.
 
-/// RFC 5761 section 4: an RTP version 2 packet whose second octet is 192..=223
-/// (RTCP packet types 192-223, i.e. RTP payload types 64-95 with the marker
-/// bit set, which RTP must not use when multiplexed) is RTCP.
-#[inline]
-pub fn is_rtcp(pkt: &[u8]) -> bool {
-    pkt.len() >= 2 && pkt[0] >> 6 == 2 && (192..=223).contains(&pkt[1])
-}
+/// RFC 5761 section 4: a version-2 datagram of at least an RTCP header
+/// whose second octet is 192..=223 (RTCP packet types; RTP payload types
+/// 64-95 with the marker bit, which multiplexed RTP must not use) is RTCP.
+pub use crate::rtcp::packet::is_rtcp;
 
 #[cfg(test)]
 mod tests {
@@ -30,6 +26,7 @@ mod tests {
         // not version 2, too short
         assert!(!is_rtcp(&[0x00, 200, 0, 1]));
         assert!(!is_rtcp(&[0x40, 200]));
+        assert!(!is_rtcp(&[0x80, 200, 0])); // shorter than an RTCP header
         assert!(!is_rtcp(&[0x80]));
         assert!(!is_rtcp(&[]));
     }
