@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod codec;
 pub mod jbuf;
+pub mod playout;
 pub mod proc;
 pub mod rtp;
 pub mod server;
