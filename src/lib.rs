@@ -10,6 +10,7 @@ pub mod codec;
 pub mod jbuf;
 pub mod playout;
 pub mod proc;
+pub mod rtcp;
 pub mod rtp;
 pub mod server;
 pub mod synth;

@@ -1,5 +1,15 @@
 //! The C ABI. Every exported function checks its pointers, converts types,
 //! calls the safe core and maps errors; none lets a panic cross into C.
+//! Handles are turned into Rust values only through `handle` (one pattern
+//! for every opaque type); a caught panic is reported as `EPANIC` by the
+//! new APIs (the drop-in functions keep the original's error values).
+
+use std::ffi::c_int;
+
+/// What the errno-style APIs return when the boundary caught a panic (a bug
+/// in this library): `-ENOTRECOVERABLE`, never confused with bad input or
+/// out of memory.
+pub(crate) const EPANIC: c_int = -libc::ENOTRECOVERABLE;
 
 /// Run `$body`; if it panics, return `$default` instead of unwinding into C.
 macro_rules! ffi_boundary {
@@ -35,6 +45,7 @@ pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize) -> Option<&'a [u8]> {
 }
 
 pub mod error;
+pub(crate) mod handle;
 pub mod rtp;
 pub mod rtpjbuf;
 pub mod rtpopus;

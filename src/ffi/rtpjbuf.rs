@@ -7,6 +7,7 @@ use std::ffi::{c_int, c_uint, c_void};
 use std::ptr::{self, NonNull};
 
 use super::error::{RJB_EINVAL, RJB_ENOMEM};
+use super::handle::{free_box, to_boxed_mut_ptr, try_mut, Castable, OwnershipBox};
 use super::rtp::{parse_into, rtp_info, RTP_PARSER_OK};
 use crate::jbuf::{Erasure, Frame, JitterBuffer, Sink};
 
@@ -242,10 +243,12 @@ const fn failed(error: c_int) -> rjb_udp_in_r {
     }
 }
 
-fn instance<'a>(p: *mut c_void) -> Option<&'a mut Instance> {
-    // SAFETY: non-NULL handles come from rtpjbuf_ctor and are used by one
-    // thread at a time, as with the original.
-    unsafe { p.cast::<Instance>().as_mut() }
+/// What the drop-in's `void *` jitter-buffer handle points to.
+enum rtpjbuf_inst {}
+
+impl Castable for rtpjbuf_inst {
+    type Ownership = OwnershipBox;
+    type RustType = Instance;
 }
 
 /// Create a jitter buffer holding up to `capacity` packets. Capacity 0
@@ -267,10 +270,10 @@ pub extern "C" fn rtpjbuf_ctor(capacity: c_uint) -> *mut c_void {
             },
             next: ptr::null_mut(),
         };
-        Box::into_raw(Box::new(Instance {
+        to_boxed_mut_ptr::<rtpjbuf_inst>(Instance {
             core: JitterBuffer::new(capacity),
             ers,
-        }))
+        })
         .cast()
     })
 }
@@ -282,10 +285,8 @@ pub extern "C" fn rtpjbuf_ctor(capacity: c_uint) -> *mut c_void {
 #[no_mangle]
 pub unsafe extern "C" fn rtpjbuf_dtor(rjbp: *mut c_void) {
     super::ffi_boundary!((), {
-        if !rjbp.is_null() {
-            // SAFETY: came from Box::into_raw in rtpjbuf_ctor.
-            drop(unsafe { Box::from_raw(rjbp.cast::<Instance>()) });
-        }
+        // SAFETY: NULL or a live handle from rtpjbuf_ctor, not used again.
+        unsafe { free_box(rjbp.cast::<rtpjbuf_inst>()) };
     })
 }
 
@@ -321,9 +322,7 @@ pub unsafe extern "C" fn rtpjbuf_udp_in(
     size: usize,
 ) -> rjb_udp_in_r {
     super::ffi_boundary!(failed(RJB_EINVAL), {
-        let Some(inst) = instance(rjbp) else {
-            return failed(RJB_EINVAL);
-        };
+        let inst = try_mut!(rjbp.cast::<rtpjbuf_inst>(), failed(RJB_EINVAL));
         // SAFETY: a non-NULL `data` has `size` readable bytes per the contract.
         let Some(bytes) = (unsafe { super::bytes(data, size) }) else {
             return failed(RJB_EINVAL);
@@ -362,12 +361,13 @@ pub unsafe extern "C" fn rtpjbuf_udp_in(
 }
 
 /// Release everything held; see rtpjbuf.h.
+///
+/// # Safety
+/// `rjbp` must be NULL or a live handle from `rtpjbuf_ctor`.
 #[no_mangle]
-pub extern "C" fn rtpjbuf_flush(rjbp: *mut c_void) -> rjb_udp_in_r {
+pub unsafe extern "C" fn rtpjbuf_flush(rjbp: *mut c_void) -> rjb_udp_in_r {
     super::ffi_boundary!(failed(RJB_EINVAL), {
-        let Some(inst) = instance(rjbp) else {
-            return failed(RJB_EINVAL);
-        };
+        let inst = try_mut!(rjbp.cast::<rtpjbuf_inst>(), failed(RJB_EINVAL));
         let Instance { core, ers } = inst;
         let mut sink = ListSink::new(ers);
         core.flush(&mut sink);

@@ -7,16 +7,29 @@ use std::ffi::{c_int, c_void};
 use std::ptr;
 use std::sync::{Mutex, OnceLock};
 
+use super::handle::{ffi_ctor, free_box, try_box_from, try_ref, Castable, OwnershipBox};
+use super::EPANIC;
 use crate::proc::{Channel, Error, Proc, Task};
 
-/// `struct rtpproc` (opaque).
+/// `struct rtpproc` (opaque). Boxed for `rtpproc_ctor`; the singleton of
+/// `rtpproc_get` is a static that `rtpproc_dtor` recognises and leaves alone.
 pub struct rtpproc {
-    core: Proc,
+    _private: [u8; 0],
+}
+
+impl Castable for rtpproc {
+    type Ownership = OwnershipBox;
+    type RustType = Proc;
 }
 
 /// `struct rtpproc_chan` (opaque).
 pub struct rtpproc_chan {
-    core: Channel,
+    _private: [u8; 0],
+}
+
+impl Castable for rtpproc_chan {
+    type Ownership = OwnershipBox;
+    type RustType = Channel;
 }
 
 /// `rtpproc_cb_t`: returns the next run time (CLOCK_MONOTONIC ns), 0 to
@@ -46,13 +59,13 @@ impl Task for CTask {
     }
 }
 
-static SINGLETON: OnceLock<rtpproc> = OnceLock::new();
+static SINGLETON: OnceLock<Proc> = OnceLock::new();
 static SINGLETON_INIT: Mutex<()> = Mutex::new(());
 
 fn singleton_ptr() -> *mut rtpproc {
     SINGLETON
         .get()
-        .map_or(ptr::null_mut(), |p| p as *const rtpproc as *mut rtpproc)
+        .map_or(ptr::null_mut(), |p| (p as *const Proc).cast_mut().cast())
 }
 
 /// Map a core error to the negative errno of the header; never a value in
@@ -62,13 +75,6 @@ fn errno_of(e: Error) -> c_int {
         v if (-7..=-1).contains(&v) => -libc::EAGAIN,
         v => v,
     }
-}
-
-/// # Safety
-/// `p` is NULL or a live handle from `rtpproc_get`/`rtpproc_ctor`.
-unsafe fn proc_ref<'a>(p: *mut rtpproc) -> Option<&'a rtpproc> {
-    // SAFETY: per the contract above.
-    unsafe { p.as_ref() }
 }
 
 /// The process-wide scheduler, started on first use. NULL only if its
@@ -84,7 +90,7 @@ pub extern "C" fn rtpproc_get() -> *mut rtpproc {
         if SINGLETON.get().is_none() {
             match Proc::new() {
                 Ok(core) => {
-                    let _ = SINGLETON.set(rtpproc { core });
+                    let _ = SINGLETON.set(core);
                 }
                 Err(_) => return ptr::null_mut(),
             }
@@ -99,24 +105,7 @@ pub extern "C" fn rtpproc_get() -> *mut rtpproc {
 /// `err` is NULL or points to a writable int.
 #[no_mangle]
 pub unsafe extern "C" fn rtpproc_ctor(err: *mut c_int) -> *mut rtpproc {
-    super::ffi_boundary!(
-        {
-            super::set_err(err, -libc::ENOMEM);
-            ptr::null_mut()
-        },
-        {
-            match Proc::new() {
-                Ok(core) => {
-                    super::set_err(err, 0);
-                    Box::into_raw(Box::new(rtpproc { core }))
-                }
-                Err(e) => {
-                    super::set_err(err, errno_of(e));
-                    ptr::null_mut()
-                }
-            }
-        }
-    )
+    ffi_ctor!(err, { Proc::new().map_err(errno_of) })
 }
 
 /// # Safety
@@ -128,43 +117,26 @@ pub unsafe extern "C" fn rtpproc_create_channel(
     arg: *mut c_void,
     err: *mut c_int,
 ) -> *mut rtpproc_chan {
-    super::ffi_boundary!(
-        {
-            super::set_err(err, -libc::ENOMEM);
-            ptr::null_mut()
-        },
-        {
-            // SAFETY: per the function's contract.
-            let (Some(p), Some(f)) = (unsafe { proc_ref(p) }, cb) else {
-                super::set_err(err, -libc::EINVAL);
-                return ptr::null_mut();
-            };
-            match p.core.create_channel(Box::new(CTask { f, arg })) {
-                Ok(core) => {
-                    super::set_err(err, 0);
-                    Box::into_raw(Box::new(rtpproc_chan { core }))
-                }
-                Err(e) => {
-                    super::set_err(err, errno_of(e));
-                    ptr::null_mut()
-                }
-            }
-        }
-    )
+    ffi_ctor!(err, {
+        let p = try_ref!(p, Err(-libc::EINVAL));
+        let Some(f) = cb else {
+            return Err(-libc::EINVAL);
+        };
+        p.create_channel(Box::new(CTask { f, arg }))
+            .map_err(errno_of)
+    })
 }
 
 /// # Safety
 /// `ch` is NULL or a live channel handle, not used again afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn rtpproc_chan_close(ch: *mut rtpproc_chan) -> c_int {
-    super::ffi_boundary!(-libc::EINVAL, {
-        if ch.is_null() {
-            return -libc::EINVAL;
+    super::ffi_boundary!(EPANIC, {
+        // SAFETY: NULL or a live channel handle, not used again (contract).
+        match unsafe { try_box_from(ch) } {
+            Some(ch) => ch.close(),
+            None => -libc::EINVAL,
         }
-        // SAFETY: a live handle from Box::into_raw in rtpproc_create_channel;
-        // ownership comes back to us here.
-        let ch = unsafe { Box::from_raw(ch) };
-        ch.core.close()
     })
 }
 
@@ -173,10 +145,8 @@ pub unsafe extern "C" fn rtpproc_chan_close(ch: *mut rtpproc_chan) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn rtpproc_shutdown(p: *mut rtpproc) {
     super::ffi_boundary!((), {
-        // SAFETY: per the function's contract.
-        if let Some(p) = unsafe { proc_ref(p) } {
-            p.core.shutdown();
-        }
+        let p = try_ref!(p);
+        p.shutdown();
     })
 }
 
@@ -189,10 +159,10 @@ pub unsafe extern "C" fn rtpproc_dtor(p: *mut rtpproc) {
         if p.is_null() || p == singleton_ptr() {
             return;
         }
-        // SAFETY: a private handle from Box::into_raw in rtpproc_ctor; its
-        // ownership comes back to us here. Dropping shuts the worker down;
-        // channels still open keep the shared state alive.
-        drop(unsafe { Box::from_raw(p) });
+        // SAFETY: a private handle from rtpproc_ctor, not used again (the
+        // contract). Dropping shuts the worker down; channels still open
+        // keep the shared state alive.
+        unsafe { free_box(p) };
     })
 }
 

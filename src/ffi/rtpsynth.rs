@@ -7,6 +7,7 @@ use std::ptr;
 
 use parking_lot::Mutex;
 
+use super::handle::{free_box, to_boxed_mut_ptr, try_mut, try_ref, Castable, OwnershipBox};
 use crate::synth::Synth;
 
 /// `struct rsynth_seq`.
@@ -64,17 +65,19 @@ pub extern "C" fn rsynth_set_randfunc(func: rsynth_randfunc_t, arg: *mut c_void)
     })
 }
 
-fn synth<'a>(ri: *mut c_void) -> Option<&'a mut Synth> {
-    // SAFETY: non-NULL handles come from rsynth_ctor and are used by one
-    // thread at a time, as with the original.
-    unsafe { ri.cast::<Synth>().as_mut() }
+/// What the drop-in's `void *` generator handle points to.
+enum rsynth_inst {}
+
+impl Castable for rsynth_inst {
+    type Ownership = OwnershipBox;
+    type RustType = Synth;
 }
 
 /// Create a generator. Returns NULL only when out of memory.
 #[no_mangle]
 pub extern "C" fn rsynth_ctor(srate: c_int, ptime: c_int) -> *mut c_void {
     super::ffi_boundary!(ptr::null_mut(), {
-        Box::into_raw(Box::new(Synth::new(srate, ptime, draw))).cast()
+        to_boxed_mut_ptr::<rsynth_inst>(Synth::new(srate, ptime, draw)).cast()
     })
 }
 
@@ -93,42 +96,152 @@ pub unsafe extern "C" fn rsynth_next_pkt_pa(
     filled: c_int,
 ) -> c_int {
     super::ffi_boundary!(-1, {
-        let Some(s) = synth(ri) else { return -1 };
-        if buf.is_null() || plen < 0 {
-            return -1;
+        let s = try_mut!(ri.cast::<rsynth_inst>(), -1);
+        // SAFETY: forwarded contract: `buf` has `blen` writable bytes.
+        unsafe { write_packet(s, plen, buf, blen, filled, |s| s.next_header(pt)) }
+    })
+}
+
+/// Write a packet into the caller's buffer the way rsynth_next_pkt_pa does,
+/// with the header from `header` (called only once the sizes check out).
+///
+/// # Safety
+/// A non-NULL `buf` must point to `blen` writable bytes.
+unsafe fn write_packet(
+    s: &mut Synth,
+    plen: c_int,
+    buf: *mut c_char,
+    blen: c_uint,
+    filled: c_int,
+    header: impl FnOnce(&mut Synth) -> [u8; crate::rtp::RTP_HDR_LEN],
+) -> c_int {
+    if buf.is_null() || plen < 0 {
+        return -1;
+    }
+    let (plen, blen) = (plen as usize, blen as usize);
+    let hl = s.header_len();
+    let rs = hl + plen;
+    if rs > blen || rs > c_int::MAX as usize {
+        return -1;
+    }
+    let buf = buf.cast::<u8>();
+    // SAFETY: `buf` has `blen` writable bytes and `hl + plen <= blen`, so
+    // every range below is inside it; `copy` allows the overlap.
+    unsafe {
+        if filled != 0 {
+            ptr::copy(buf, buf.add(hl), plen);
+            ptr::write_bytes(buf.add(rs), 0, blen - rs);
+        } else {
+            ptr::write_bytes(buf.add(hl), 0, blen - hl);
         }
-        let (plen, blen) = (plen as usize, blen as usize);
-        let hl = s.header_len();
-        let rs = hl + plen;
-        if rs > blen || rs > c_int::MAX as usize {
-            return -1;
-        }
-        let buf = buf.cast::<u8>();
-        // SAFETY: `buf` has `blen` writable bytes and `hl + plen <= blen`, so
-        // every range below is inside it; `copy` allows the overlap.
+        let h = header(s);
+        ptr::copy_nonoverlapping(h.as_ptr(), buf, hl);
+    }
+    rs as c_int
+}
+
+/// Like `rsynth_next_pkt_pa`, but the packet carries the caller's
+/// timestamp and marker bit; only the sequence number advances (see
+/// rtpsynth.h). -1 when `blen` is too small, `plen` is negative or a
+/// pointer is NULL.
+///
+/// # Safety
+/// `buf` must point to `blen` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn rsynth_next_pkt_at(
+    ri: *mut c_void,
+    plen: c_int,
+    pt: c_int,
+    ts: u32,
+    marker: c_int,
+    buf: *mut c_char,
+    blen: c_uint,
+    pa: c_int,
+) -> c_int {
+    super::ffi_boundary!(-1, {
+        let s = try_mut!(ri.cast::<rsynth_inst>(), -1);
+        // SAFETY: forwarded contract: `buf` has `blen` writable bytes.
         unsafe {
-            if filled != 0 {
-                ptr::copy(buf, buf.add(hl), plen);
-                ptr::write_bytes(buf.add(rs), 0, blen - rs);
-            } else {
-                ptr::write_bytes(buf.add(hl), 0, blen - hl);
-            }
-            let h = s.next_header(pt);
-            ptr::copy_nonoverlapping(h.as_ptr(), buf, hl);
+            write_packet(s, plen, buf, blen, pa, |s| {
+                s.next_header_at(pt, ts, marker != 0)
+            })
         }
-        rs as c_int
+    })
+}
+
+/// The generator's SSRC (0 for a NULL handle).
+///
+/// # Safety
+/// `ri` must be NULL or a live handle from `rsynth_ctor*`.
+#[no_mangle]
+pub unsafe extern "C" fn rsynth_get_ssrc(ri: *const c_void) -> u32 {
+    super::ffi_boundary!(0, { try_ref!(ri.cast::<rsynth_inst>(), 0).ssrc() })
+}
+
+/// The next packet's sequence number (0 for a NULL handle).
+///
+/// # Safety
+/// `ri` must be NULL or a live handle from `rsynth_ctor*`.
+#[no_mangle]
+pub unsafe extern "C" fn rsynth_get_seq(ri: *const c_void) -> u16 {
+    super::ffi_boundary!(0, { try_ref!(ri.cast::<rsynth_inst>(), 0).next_seq() })
+}
+
+/// The next packet's timestamp, low 32 bits (0 for a NULL handle).
+///
+/// # Safety
+/// `ri` must be NULL or a live handle from `rsynth_ctor*`.
+#[no_mangle]
+pub unsafe extern "C" fn rsynth_get_ts(ri: *const c_void) -> u32 {
+    super::ffi_boundary!(0, { try_ref!(ri.cast::<rsynth_inst>(), 0).next_ts() })
+}
+
+/// Three values from the OS random source (getrandom(2)), for an SSRC,
+/// initial timestamp and sequence number that differ between processes.
+/// None if the kernel cannot supply them.
+pub fn os_random_draws() -> Option<[u32; 3]> {
+    let mut b = [0u8; 12];
+    let mut got = 0usize;
+    while got < b.len() {
+        // SAFETY: the range `got..12` of `b` is writable; flags 0 blocks
+        // only until the pool is initialised at boot.
+        let n = unsafe { libc::getrandom(b[got..].as_mut_ptr().cast(), b.len() - got, 0) };
+        if n < 0 {
+            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return None;
+        }
+        got += n as usize;
+    }
+    let w = |i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    Some([w(0), w(4), w(8)])
+}
+
+/// Create a generator whose SSRC, timestamp and sequence number come from
+/// the OS random source. NULL when out of memory or getrandom fails.
+#[no_mangle]
+pub extern "C" fn rsynth_ctor_random(srate: c_int, ptime: c_int) -> *mut c_void {
+    super::ffi_boundary!(ptr::null_mut(), {
+        let Some(d) = os_random_draws() else {
+            return ptr::null_mut();
+        };
+        let mut it = d.into_iter();
+        let s = Synth::new(srate, ptime, || it.next().unwrap_or(0));
+        to_boxed_mut_ptr::<rsynth_inst>(s).cast()
     })
 }
 
 /// Allocate (malloc) and return the next packet with a zeroed payload of
 /// `plen` bytes; free it with `rsynth_pkt_free` or free(). NULL on a NULL
 /// handle, a negative `plen` or no memory.
+///
+/// # Safety
+/// `ri` must be NULL or a live handle from `rsynth_ctor`.
 #[no_mangle]
-pub extern "C" fn rsynth_next_pkt(ri: *mut c_void, plen: c_int, pt: c_int) -> *mut c_void {
+pub unsafe extern "C" fn rsynth_next_pkt(ri: *mut c_void, plen: c_int, pt: c_int) -> *mut c_void {
     super::ffi_boundary!(ptr::null_mut(), {
-        let Some(s) = synth(ri) else {
-            return ptr::null_mut();
-        };
+        let s = try_mut!(ri.cast::<rsynth_inst>(), ptr::null_mut());
         if plen < 0 || plen as usize > c_int::MAX as usize - s.header_len() {
             return ptr::null_mut();
         }
@@ -150,12 +263,13 @@ pub extern "C" fn rsynth_next_pkt(ri: *mut c_void, plen: c_int, pt: c_int) -> *m
 }
 
 /// Advance the timestamp by `npkts` packet times without sending.
+///
+/// # Safety
+/// `ri` must be NULL or a live handle from `rsynth_ctor`.
 #[no_mangle]
-pub extern "C" fn rsynth_skip(ri: *mut c_void, npkts: c_int) {
+pub unsafe extern "C" fn rsynth_skip(ri: *mut c_void, npkts: c_int) {
     super::ffi_boundary!((), {
-        if let Some(s) = synth(ri) {
-            s.skip(npkts);
-        }
+        try_mut!(ri.cast::<rsynth_inst>()).skip(npkts);
     })
 }
 
@@ -176,18 +290,22 @@ pub unsafe extern "C" fn rsynth_pkt_free(rnp: *mut c_void) {
 #[no_mangle]
 pub unsafe extern "C" fn rsynth_dtor(ri: *mut c_void) {
     super::ffi_boundary!((), {
-        if !ri.is_null() {
-            // SAFETY: came from Box::into_raw in rsynth_ctor.
-            drop(unsafe { Box::from_raw(ri.cast::<Synth>()) });
-        }
+        // SAFETY: NULL or a live handle from rsynth_ctor, not used again.
+        unsafe { free_box(ri.cast::<rsynth_inst>()) };
     })
 }
 
 /// Set the marker bit for the next packet; returns the previous value
 /// (0 for a NULL handle).
+///
+/// # Safety
+/// `ri` must be NULL or a live handle from `rsynth_ctor`.
 #[no_mangle]
-pub extern "C" fn rsynth_set_mbt(ri: *mut c_void, new_st: c_uint) -> c_uint {
-    super::ffi_boundary!(0, { synth(ri).map_or(0, |s| s.set_marker(new_st)) })
+pub unsafe extern "C" fn rsynth_set_mbt(ri: *mut c_void, new_st: c_uint) -> c_uint {
+    super::ffi_boundary!(0, {
+        let s = try_mut!(ri.cast::<rsynth_inst>(), 0);
+        s.set_marker(new_st)
+    })
 }
 
 /// Store the current position in `*rsp` (if not NULL), then move the
@@ -198,7 +316,7 @@ pub extern "C" fn rsynth_set_mbt(ri: *mut c_void, new_st: c_uint) -> c_uint {
 #[no_mangle]
 pub unsafe extern "C" fn rsynth_resync(ri: *mut c_void, rsp: *mut rsynth_seq) {
     super::ffi_boundary!((), {
-        let Some(s) = synth(ri) else { return };
+        let s = try_mut!(ri.cast::<rsynth_inst>());
         let before = s.resync();
         // SAFETY: the caller passes NULL or a writable rsynth_seq.
         if let Some(out) = unsafe { rsp.as_mut() } {
