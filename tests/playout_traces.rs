@@ -106,21 +106,31 @@ fn check_all(pull_ms: u32, mean_target: bool) -> Vec<String> {
             println!("    delay by minute: {:?}", fmt_minutes(&r.by_minute));
             match (m1, m10) {
                 (Some(a), Some(b)) if (a - b).abs() <= 20.0 => {}
-                _ => failures.push(format!("{name}: minute 2 {m1:?} ms vs minute 11 {m10:?} ms")),
+                _ => failures.push(format!(
+                    "{name}: minute 2 {m1:?} ms vs minute 11 {m10:?} ms"
+                )),
             }
             continue;
         }
         if lost_pct >= 1.0 {
-            failures.push(format!("{name}: {lost_pct:.2} % late or lost by the buffer"));
+            failures.push(format!(
+                "{name}: {lost_pct:.2} % late or lost by the buffer"
+            ));
         }
         let limit = 1.3 * o.mean_ns / 1e6;
         if mean_target && o.mean_ns == 0.0 {
             // 1.3 x 0 ms cannot be met by any buffer that delays at all:
             // report, and hold the buffer to its own floor (0.5 ms margin
             // plus the histogram's 0.25 ms bin and one pull).
-            println!("    (oracle 0 ms: the ratio target is degenerate; checked < {} ms)", pull_ms as f64 + 1.0);
+            println!(
+                "    (oracle 0 ms: the ratio target is degenerate; checked < {} ms)",
+                pull_ms as f64 + 1.0
+            );
             if r.mean_ms >= pull_ms as f64 + 1.0 {
-                failures.push(format!("{name}: mean delay {:.1} ms with a 0 ms oracle", r.mean_ms));
+                failures.push(format!(
+                    "{name}: mean delay {:.1} ms with a 0 ms oracle",
+                    r.mean_ms
+                ));
             }
         } else if mean_target && r.mean_ms >= limit {
             failures.push(format!(
@@ -130,7 +140,10 @@ fn check_all(pull_ms: u32, mean_target: bool) -> Vec<String> {
             ));
         }
         if name == "ssrc" && r.stats.resets != 1 {
-            failures.push(format!("{name}: {} resets for one SSRC change", r.stats.resets));
+            failures.push(format!(
+                "{name}: {} resets for one SSRC change",
+                r.stats.resets
+            ));
         }
         if name == "dtx2s" && (r.stats.pauses < 1 || r.stats.talkspurts < 1) {
             failures.push(format!("{name}: the 2 s pause was not a pause"));
@@ -145,7 +158,11 @@ fn check_all(pull_ms: u32, mean_target: bool) -> Vec<String> {
 #[test]
 fn traces_meet_the_targets() {
     let failures = check_all(1, true);
-    assert!(failures.is_empty(), "targets missed:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "targets missed:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// With `get` pulling one packet time (20 ms), a packet must be here at the
@@ -157,7 +174,11 @@ fn traces_meet_the_targets() {
 #[test]
 fn traces_with_packet_time_pulls() {
     let failures = check_all(20, false);
-    assert!(failures.is_empty(), "targets missed:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "targets missed:\n{}",
+        failures.join("\n")
+    );
 }
 
 fn fmt_minutes(m: &[Option<f64>]) -> Vec<String> {
@@ -173,7 +194,12 @@ fn fixed_mode_holds_its_delay() {
     // packets at the floor wait 60 ms; the mean is 60 ms minus the mean
     // jitter above the floor, within a pitch period of steering
     assert!(r.stats.target_delay_ns == 60_000_000);
-    assert!(r.p95_ms < 75.0 && r.mean_ms > 35.0, "{} {}", r.mean_ms, r.p95_ms);
+    assert!(
+        r.p95_ms < 75.0 && r.mean_ms > 35.0,
+        "{} {}",
+        r.mean_ms,
+        r.p95_ms
+    );
     assert_eq!(r.lost_by_buffer, 0);
 }
 
@@ -191,20 +217,34 @@ fn debug_one_trace() {
     let mut out = vec![0i16; p.frame_len()];
     let mut next = 0;
     let mut now = t.arrivals[0].arrival_ns;
-    let limit: usize = std::env::var("N").ok().and_then(|s| s.parse().ok()).unwrap_or(400);
+    let limit: usize = std::env::var("N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(400);
     let mut k = 0;
     while next < t.arrivals.len() && k < limit {
         while next < t.arrivals.len() && t.arrivals[next].arrival_ns <= now {
             let a = &t.arrivals[next];
             let o = p.put(&a.data, a.arrival_ns).unwrap();
             let seq = u16::from_be_bytes([a.data[2], a.data[3]]);
-            println!("  put seq {seq} media {} arr {:.1} -> {o:?}", a.media_ns / MS, (a.arrival_ns - t.arrivals[0].arrival_ns) as f64 / 1e6);
+            println!(
+                "  put seq {seq} media {} arr {:.1} -> {o:?}",
+                a.media_ns / MS,
+                (a.arrival_ns - t.arrivals[0].arrival_ns) as f64 / 1e6
+            );
             next += 1;
         }
         let f = p.get(now, &mut out).unwrap();
         let s = p.stats();
-        println!("get {:.1} flags {f:#x} cur {:.1} tgt {:.1} late {} conc {} buffered {}", (now - t.arrivals[0].arrival_ns) as f64 / 1e6,
-            s.current_delay_ns as f64 / 1e6, s.target_delay_ns as f64 / 1e6, s.late, s.concealed_frames, p.buffered_packets());
+        println!(
+            "get {:.1} flags {f:#x} cur {:.1} tgt {:.1} late {} conc {} buffered {}",
+            (now - t.arrivals[0].arrival_ns) as f64 / 1e6,
+            s.current_delay_ns as f64 / 1e6,
+            s.target_delay_ns as f64 / 1e6,
+            s.late,
+            s.concealed_frames,
+            p.buffered_packets()
+        );
         now += 20 * MS;
         k += 1;
     }

@@ -49,6 +49,7 @@ pub(crate) mod handle;
 pub mod rtp;
 pub mod rtpjbuf;
 pub mod rtpopus;
+pub mod rtpplay;
 pub mod rtpproc;
 pub mod rtpserver;
 pub mod rtpsynth;

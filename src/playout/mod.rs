@@ -37,8 +37,8 @@ use crate::codec::{g711, opus};
 use crate::rtp::{self, ParseError};
 use estimator::Estimator;
 pub use plc::{G711Plc, PlcMode};
-pub use stats::Stats;
 use stats::Delays;
+pub use stats::Stats;
 use store::{Insert, Meta, Store};
 
 const NS: i64 = 1_000_000_000;
@@ -324,9 +324,7 @@ impl Playout {
                 (Dec::Opus(d), None)
             }
         };
-        let unit = plc
-            .as_ref()
-            .map_or(rate as usize / 100, |p| p.frame_len());
+        let unit = plc.as_ref().map_or(rate as usize / 100, |p| p.frame_len());
         let max_payload = if cfg.max_payload == 0 {
             1500
         } else {
@@ -602,8 +600,7 @@ impl Playout {
         let follows = c.active
             && c.ssrc == ssrc
             && (1..=100).contains(&m.seq.wrapping_sub(c.meta.seq))
-            && (0..=10 * self.clock as i64)
-                .contains(&(m.ts.wrapping_sub(c.meta.ts) as i32 as i64));
+            && (0..=10 * self.clock as i64).contains(&(m.ts.wrapping_sub(c.meta.ts) as i32 as i64));
         if follows {
             self.confirm_candidate();
             return self.accept(m, payload);

@@ -13,10 +13,12 @@
 //! * [`PlcMode::Standard`]: as Appendix I, the output runs 1/4 of the
 //!   longest pitch period (3.75 ms) behind the input so that the last real
 //!   1/4 period can still be cross-faded into the synthetic signal.
-//! * [`PlcMode::ZeroDelay`]: no output delay; the first 1/4 period of the
-//!   synthetic signal is cross-faded with the time-reversed last 1/4 period
-//!   of the real signal instead (the approach of spandsp's plc.c), so a
-//!   playout buffer does not pay 3.75 ms of extra delay on every packet.
+//! * [`PlcMode::ZeroDelay`]: no output delay; the real signal has already
+//!   played when the erasure starts, so instead of cross-fading its last
+//!   1/4 period, the step between its linear continuation and the first
+//!   repeated sample is faded out over the first 1/4 period of the
+//!   synthetic signal. A playout buffer then does not pay 3.75 ms of extra
+//!   delay on every packet.
 
 /// How the concealment joins the real signal at the start of an erasure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +76,11 @@ impl G711Plc {
             corr_len,
             corr_buf_len: corr_len + pitch_max,
             eoverlap_incr: scale(32),
-            delay: if mode == PlcMode::Standard { pov_max } else { 0 },
+            delay: if mode == PlcMode::Standard {
+                pov_max
+            } else {
+                0
+            },
             mode,
             history: vec![0; hist_len],
             pitchbuf: vec![0.0; hist_len],
@@ -182,9 +188,15 @@ impl G711Plc {
         }
         self.fe_speech(out);
         if self.mode == PlcMode::ZeroDelay {
-            for i in 0..pov {
-                let rw = (i + 1) as f32 / (pov + 1) as f32;
-                out[i] = clip((1.0 - rw) * self.tail[i] + rw * out[i] as f32);
+            // The real signal has already played: instead of cross-fading
+            // its last 1/4 period, remove the step between its linear
+            // continuation and the first repeated sample over 1/4 period
+            // (nothing to remove when the signal is periodic).
+            let predicted = 2.0 * self.tail[0] - self.tail[1];
+            let step = predicted - out[0] as f32;
+            for (i, o) in out.iter_mut().take(pov).enumerate() {
+                let w = 1.0 - i as f32 / pov as f32;
+                *o = clip(*o as f32 + step * w);
             }
         }
     }
@@ -273,9 +285,8 @@ impl G711Plc {
         let r = &self.pitchbuf[end - self.corr_buf_len..end];
         let (ndec, cl) = (self.ndec, self.corr_len);
         let norm = |corr: f32, energy: f32| corr / energy.max(CORR_MIN_POWER).sqrt();
-        let corr_at = |j: usize, step: usize| -> f32 {
-            (0..cl).step_by(step).map(|i| r[j + i] * l[i]).sum()
-        };
+        let corr_at =
+            |j: usize, step: usize| -> f32 { (0..cl).step_by(step).map(|i| r[j + i] * l[i]).sum() };
         let mut energy: f32 = (0..cl).step_by(ndec).map(|i| r[i] * r[i]).sum();
         let mut best = norm(corr_at(0, ndec), energy);
         let mut bestj = 0;
@@ -334,7 +345,10 @@ mod tests {
             }
             let got = p.find_pitch();
             // a multiple of the period within the search range is as good
-            assert!(got % period <= 1 || period - got % period <= 1, "{period} -> {got}");
+            assert!(
+                got % period <= 1 || period - got % period <= 1,
+                "{period} -> {got}"
+            );
         }
     }
 
@@ -367,7 +381,10 @@ mod tests {
         }
         // the first frame repeats at full level, then 20 % less per frame
         assert!(peaks[0] > 7000, "{peaks:?}");
-        assert!(peaks[1] > 6000 && peaks[2] < peaks[1] && peaks[4] < peaks[3], "{peaks:?}");
+        assert!(
+            peaks[1] > 6000 && peaks[2] < peaks[1] && peaks[4] < peaks[3],
+            "{peaks:?}"
+        );
         assert!(peaks[5] < 2000, "{peaks:?}");
         assert_eq!(peaks[6], 0);
         assert_eq!(peaks[7], 0);
@@ -392,7 +409,8 @@ mod tests {
             .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
             .sum();
         let sig: f64 = x[1600..1680].iter().map(|v| (*v as f64).powi(2)).sum();
-        assert!(10.0 * (sig / err).log10() > 20.0);
+        let snr = 10.0 * (sig / err).log10();
+        assert!(snr > 20.0, "{snr} dB");
     }
 
     #[test]

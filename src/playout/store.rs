@@ -156,7 +156,10 @@ mod tests {
         assert_eq!(s.first().unwrap().t, 0);
         assert_eq!(s.first_payload(), &[1, 1]);
         assert_eq!(s.second_at(160).unwrap().1, &[2, 2, 2, 2]);
-        assert!(matches!(s.insert(m(480), &[4]), Insert::StoredDroppedOldest));
+        assert!(matches!(
+            s.insert(m(480), &[4]),
+            Insert::StoredDroppedOldest
+        ));
         assert_eq!(s.pop_first().unwrap().t, 160);
         assert_eq!(s.end(), Some(640));
         assert_eq!(s.clear(), 2);

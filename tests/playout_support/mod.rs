@@ -66,7 +66,8 @@ pub fn speech_like(n: usize, seed: u64) -> Vec<i16> {
                     let mut h = 1.0;
                     while h * f0 < 3600.0 {
                         let f = h * f0;
-                        let g = (1.0 + 3.0 * (-((f - f1) / 150.0).powi(2)).exp()
+                        let g = (1.0
+                            + 3.0 * (-((f - f1) / 150.0).powi(2)).exp()
                             + 2.0 * (-((f - f2) / 250.0).powi(2)).exp())
                             / h;
                         s += g * (h * phase).sin();
@@ -315,7 +316,9 @@ pub fn pcap(t: &Trace) -> Vec<u8> {
         let ip_len = 20 + udp_len;
         let mut f = Vec::with_capacity(14 + ip_len);
         f.extend_from_slice(&[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
-        let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2];
+        let mut ip = vec![
+            0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2,
+        ];
         ip[2..4].copy_from_slice(&(ip_len as u16).to_be_bytes());
         let mut sum = 0u32;
         for w in ip.chunks(2) {
