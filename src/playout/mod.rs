@@ -970,8 +970,8 @@ impl Playout {
     /// has persisted (then one best-matching period with a cross-fade).
     fn steer(&mut self, now: i64, goal: i64) {
         // Below the goal costs a whole frame of lateness, above it only
-        // delay: aim just above.
-        let err = self.offset(now).saturating_sub(goal).saturating_sub(MS / 2);
+        // delay: never go below, tolerate up to 1 ms above.
+        let err = self.offset(now).saturating_sub(goal);
         let rate = self.rate as usize;
         let ms = (rate / 1000).max(1);
         let pmin = rate * 25 / 10000;
@@ -979,19 +979,25 @@ impl Playout {
         let corr_len = rate / 100;
         let len = self.fifo.len();
         let compress = err > MS;
-        let expand = err < -MS / 4;
+        let expand = err < -MS / 20;
         if !compress && !expand {
             self.stretch_wait = 0;
             return;
         }
-        let want = ns_to_samples(err.abs(), self.rate).max(1) as usize;
+        // compressions stop a quarter ms above the goal
+        let want = if compress {
+            ns_to_samples(err - MS / 4, self.rate)
+        } else {
+            ns_to_samples(-err, self.rate) + 1
+        }
+        .max(1) as usize;
         let front = &self.fifo[..len.min(self.frame)];
         let p = if self.is_low_energy(front) {
             Some(want.max(ms).min(rate / 100).min(len / 2))
         } else if len >= pmax + corr_len && pmin > 0 {
             let (p, corr) = stretch::best_period(&self.fifo, pmin, pmax, corr_len);
             self.stretch_wait += 1;
-            let fits = !compress || p <= want + ms / 4;
+            let fits = !compress || p <= want;
             if corr > 0.75 && fits {
                 Some(p)
             } else if self.stretch_wait > 25 {
