@@ -81,3 +81,45 @@ put("synth", "skip_mbt", sy(8000, 10, [0x03, 5, 0x83, 0x80, 0, 0, 0, 0x14, 0x94,
 put("synth", "wrap", sy(48000, 60, PA * 20, draws=(1, 0xfffffff0, 0xfffe)))
 put("synth", "nulls_fresh", sy(-1, -20, [0x06, 0x07, 0, 0, 0x1f, 0x40, 0x12, 0x34, 0x56, 0x78] + [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] + PA))
 put("synth", "huge_ptime", sy(0x7fffffff, 0x3fffffff, PA * 3 + [0x83, 0x7f, 0xff, 0xff, 0xff] + PA))
+
+
+# --- playout: config byte, then ops (see fuzz/targets/fuzz_playout.c)
+def pl_put(seq_d=1, ts_d8=5, payload=b"\xd5" * 40, ssrc=None, marker=0, other_pt=None):
+    f = (1 if ssrc is not None else 0) | (4 if marker else 0)
+    if other_pt is not None:
+        f |= 8 | (other_pt << 4)
+    b = bytes([0x00, f, seq_d & 0xff]) + struct.pack(">h", ts_d8)
+    if ssrc is not None:
+        b += struct.pack(">I", ssrc)
+    return b + bytes([len(payload)]) + payload
+
+
+def pl_time(units):  # units of 100 us
+    return bytes([0x02]) + struct.pack(">H", units)
+
+
+def pl_get(n=1):
+    return bytes([0x03 | ((n - 1) << 4)])
+
+
+STEP = pl_time(50)  # 5 ms: one 40-sample packet at 8 kHz
+steady = b"".join(pl_put(marker=(k == 0)) + STEP + pl_get() for k in range(40))
+put("playout", "pcmu_steady", bytes([0x00]) + steady)
+put("playout", "pcma_fixed_std_plc", bytes([0x01 | 0x20 | 0x40]) + steady)
+lossy = b"".join((pl_put(seq_d=2 if k % 7 == 3 else 1, ts_d8=10 if k % 7 == 3 else 5)
+                  if k % 9 else pl_put(seq_d=-1, ts_d8=-5)) + STEP + pl_get() for k in range(40))
+put("playout", "l16_loss_reorder", bytes([0x02]) + lossy)
+put("playout", "l16_16k_small_frames", bytes([0x03 | 0x10]) + lossy)
+ssrc = steady[:len(steady) // 2] + pl_put(ssrc=0xbeef, seq_d=77, ts_d8=999, marker=1) + STEP + \
+    b"".join(pl_put() + STEP + pl_get(2) for _ in range(15))
+put("playout", "ssrc_change", bytes([0x00]) + ssrc)
+pause = steady[:len(steady) // 2] + pl_time(3000) + pl_get(16) + pl_put(ts_d8=2000, marker=1) + steady
+put("playout", "dtx_pause", bytes([0x00]) + pause)
+opus_pkt = bytes([0x08]) + bytes(range(1, 40))  # SILK NB 10 ms, code 0
+opus = b"".join(pl_put(ts_d8=60, payload=opus_pkt) + pl_time(100) + pl_get() for _ in range(30))
+put("playout", "opus", bytes([0x04]) + opus)
+put("playout", "opus_16k_full_buffer", bytes([0x05 | 0x80]) + opus)
+put("playout", "times_backward_huge", bytes([0x00]) + steady[:200] + bytes([0x06, 0xff, 0xff]) +
+    bytes([0x0a, 0xff, 0xff]) + steady[:200] + pl_get(16))
+put("playout", "raw_and_other_pt", bytes([0x00]) + bytes([0x01, 12]) + bytes([0x80] + [0] * 11) +
+    pl_put(other_pt=8) + bytes([0x01, 5, 1, 2, 3, 4, 5]) + steady[:300])
