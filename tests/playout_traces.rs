@@ -63,7 +63,13 @@ fn run_pull(t: &Trace, mode: Mode, pull_ms: u32) -> Run {
 /// return the targets missed. `mean_target`: also check the mean delay
 /// against 1.3x the oracle.
 fn check_all(pull_ms: u32, mean_target: bool) -> Vec<String> {
+    use std::fmt::Write;
     let mut failures = vec![];
+    // printed in one piece at the end (tests run in parallel)
+    let mut table = String::new();
+    macro_rules! println {
+        ($($a:tt)*) => { let _ = writeln!(table, $($a)*); };
+    }
     println!("get pulls {pull_ms} ms frames");
     println!(
         "{:<12} {:>6} {:>6} {:>8} {:>8} {:>8} {:>8} {:>6} {:>5} {:>5} {:>6} {:>5} {:>5} {:>4} {:>7}",
@@ -149,6 +155,7 @@ fn check_all(pull_ms: u32, mean_target: bool) -> Vec<String> {
             failures.push(format!("{name}: the 2 s pause was not a pause"));
         }
     }
+    std::println!("{table}");
     failures
 }
 

@@ -173,7 +173,7 @@ const WINDOW: u32 = 3000;
 /// The target covers this quantile of relative delay...
 const QUANTILE: f64 = 0.99;
 /// ... plus this fraction of its distance from the median, plus MARGIN_NS.
-const SPREAD_MARGIN: f64 = 0.1;
+const SPREAD_MARGIN: f64 = 0.15;
 const MARGIN_NS: i64 = MS / 2;
 
 enum Dec {
