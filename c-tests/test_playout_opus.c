@@ -48,7 +48,7 @@ static void run(int out_rate) {
     CHECK_EQ(rtpplay_rate(p), out_rate);
     int16_t *out = malloc(sizeof(int16_t) * (size_t)fl);
     unsigned char pkt[1500];
-    const int n = (int)tu_scaled(400, 150);
+    const int n = (int)tu_scaled(400, 220);
     const int lost1 = 40;                         /* FEC */
     const int burst = 80;                         /* PLC: 80, 81, 82 */
     const int pause_from = 100, pause_len = 50;   /* 1 s: no packets */
