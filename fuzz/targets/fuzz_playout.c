@@ -42,6 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int16_t *pcm = malloc(sizeof(int16_t) * (size_t)fl);
     FZ_CHECK(pcm != NULL);
     uint64_t now = 1000000000ULL;
+    int backward = 0;
     uint16_t seq = 1000;
     uint32_t ts = 5000, ssrc = 0x11111111;
     int pt = (c.codec == RTPPLAY_CODEC_OPUS) ? 111 : (c.codec == RTPPLAY_CODEC_PCMA ? 8 : 0);
@@ -86,8 +87,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         case 2: { /* time moves */
             uint16_t d = fz_u16(&in);
-            if (op & 4)
+            if (op & 4) {
                 now -= (uint64_t)d * 1000u;
+                backward |= d != 0;
+            }
             else if (op & 8)
                 now += (uint64_t)d << 32;
             else
@@ -112,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FZ_CHECK(st.mean_delay_ns >= 0 && st.p95_delay_ns >= 0);
     struct rtpplay_played rec;
     while (rtpplay_next_played(p, &rec) == 1)
-        FZ_CHECK(rec.playout_ns >= rec.arrival_ns || rec.arrival_ns > (1ULL << 62));
+        FZ_CHECK(backward || rec.playout_ns >= rec.arrival_ns);
     double m[8];
     FZ_CHECK(rtpplay_delay_by_minute(p, m, 8) >= 0);
     FZ_CHECK(rtpplay_reset(p) == 0);

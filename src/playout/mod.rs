@@ -330,8 +330,10 @@ impl Playout {
         } else {
             cfg.max_payload
         };
+        // packets of 10 ms or more: the maximum delay's worth, with room
+        // for reordering and a change of stream
         let capacity = match cfg.capacity {
-            0 => (max_ms / cfg.ptime_ms.min(20)) as usize * 2 + 16,
+            0 => (max_ms / 10) as usize + 16,
             n => n,
         }
         .clamp(4, 4096);

@@ -49,6 +49,9 @@ pub struct Stats {
 const BIN_NS: i64 = 500_000;
 const BINS: usize = 5000; // 2.5 s; longer delays count in the last bin
 const MINUTE_NS: i64 = 60_000_000_000;
+/// Per-minute means cover two days of arrival time (later packets still
+/// count in the mean and percentiles).
+const MAX_MINUTES: usize = 2 * 24 * 60;
 
 /// Per-packet delays: a histogram for percentiles, and means per minute of
 /// arrival time.
@@ -79,7 +82,7 @@ impl Delays {
         self.sum += delay as f64;
         let first = *self.first_arrival.get_or_insert(arrival);
         let minute = (arrival.saturating_sub(first).max(0) / MINUTE_NS) as usize;
-        if minute < 100_000 {
+        if minute < MAX_MINUTES {
             if self.minutes.len() <= minute {
                 // once a minute, not per packet
                 self.minutes.resize(minute + 1, (0.0, 0));
