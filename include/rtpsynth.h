@@ -14,6 +14,13 @@
  * A handle is used by one thread at a time. All functions accept a NULL
  * handle and then do nothing (returning NULL, -1 or 0); the original crashes.
  *
+ * Environment: the generator stamps each packet with the CPU's time-stamp
+ * counter where the kernel itself trusts it (clocksource tsc, constant and
+ * nonstop TSC) and converts stamps to time only in rsynth_resync. With
+ * RTPSYNTH_NO_TSC set (to any value) when the first generator of the
+ * process is created, it reads CLOCK_MONOTONIC per packet instead (as the
+ * original does). The choice is made once per process.
+ *
  * The functions after the "rtpsynth-rs extensions" line at the end are new
  * in rtpsynth-rs (random seeding, getters, packets with a given timestamp).
  */

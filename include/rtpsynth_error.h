@@ -19,6 +19,10 @@ extern "C" {
  * caught a panic at its boundary: an internal bug, never bad input or a
  * lack of memory. The call had no effect that can be relied on; the handle
  * may still be closed. The drop-in functions keep the original's values.
+ *
+ * Environment: with RTPSYNTH_ABORT_ON_PANIC set (to any value) such a
+ * panic aborts the process instead (read when a panic is caught; for tests
+ * and fuzzing, where a panic must not pass as an error value).
  */
 #define RTPSYNTH_EPANIC (-ENOTRECOVERABLE)
 

@@ -50,6 +50,7 @@ impl Synth {
     /// With `filled`, `buf` holds the payload at offset 0 and it is moved
     /// behind the header; without, the payload is zeroed. Everything after
     /// the packet up to `buf.len()` is zeroed.
+    #[inline]
     pub fn next_into(
         &mut self,
         plen: usize,
@@ -62,6 +63,7 @@ impl Synth {
 
     /// Like `next_into`, but the packet carries the caller's timestamp and
     /// marker bit (see `next_header_at`).
+    #[inline]
     pub fn next_into_at(
         &mut self,
         plen: usize,
@@ -74,6 +76,7 @@ impl Synth {
         self.place(plen, buf, filled, |s| s.next_header_at(pt, ts, marker))
     }
 
+    #[inline]
     fn place(
         &mut self,
         plen: usize,

@@ -115,6 +115,34 @@ where
     }
 }
 
+/// `boxed_handle!(NAME => RustType);`: the `Castable` impl of a handle type
+/// whose value C owns as a `Box` (the type itself stays a plain declaration
+/// next to it, where cbindgen sees it).
+macro_rules! boxed_handle {
+    ($name:ty => $rust:ty) => {
+        impl $crate::ffi::handle::Castable for $name {
+            type Ownership = $crate::ffi::handle::OwnershipBox;
+            type RustType = $rust;
+        }
+    };
+}
+pub(crate) use boxed_handle;
+
+/// The whole body of a destructor: `ffi_dtor!(handle)` frees the boxed
+/// handle (NULL is fine); a panic in the value's `Drop` is caught. Only in
+/// an `unsafe extern "C" fn` whose `# Safety` section requires the handle
+/// to be NULL or live and not used again.
+macro_rules! ffi_dtor {
+    ($p:expr) => {
+        $crate::ffi::ffi_boundary!((), {
+            // SAFETY: the enclosing destructor requires its handle to be
+            // NULL or live, and not used again (its `# Safety` section).
+            unsafe { $crate::ffi::handle::free_box($p) }
+        })
+    };
+}
+pub(crate) use ffi_dtor;
+
 /// `let v = try_ref!(handle, error_value);`: the value behind a handle, or
 /// return `error_value` for NULL (`try_ref!(handle)` in functions returning
 /// nothing). Only in an `unsafe extern "C" fn` whose

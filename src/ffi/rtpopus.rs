@@ -5,7 +5,7 @@
 use std::ffi::c_int;
 use std::slice;
 
-use super::handle::{ffi_ctor, free_box, try_mut, Castable, OwnershipBox};
+use super::handle::{boxed_handle, ffi_ctor, ffi_dtor, try_mut};
 use super::rtpjbuf::ers_frame;
 use super::EPANIC;
 use crate::codec::opus::{max_frame, App, Decoder, Encoder, OpusError, Setting};
@@ -27,20 +27,14 @@ pub struct rtpopus_enc {
     _private: [u8; 0],
 }
 
-impl Castable for rtpopus_enc {
-    type Ownership = OwnershipBox;
-    type RustType = Encoder;
-}
+boxed_handle!(rtpopus_enc => Encoder);
 
 /// Opaque decoder handle.
 pub struct rtpopus_dec {
     _private: [u8; 0],
 }
 
-impl Castable for rtpopus_dec {
-    type Ownership = OwnershipBox;
-    type RustType = Decoder;
-}
+boxed_handle!(rtpopus_dec => Decoder);
 
 fn errno(e: OpusError) -> c_int {
     -match e {
@@ -141,10 +135,7 @@ pub unsafe extern "C" fn rtpopus_encode(
 /// `e` is NULL or a live handle, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn rtpopus_enc_dtor(e: *mut rtpopus_enc) {
-    super::ffi_boundary!((), {
-        // SAFETY: NULL or a live handle not used again (the function's contract).
-        unsafe { free_box(e) };
-    })
+    ffi_dtor!(e)
 }
 
 /// New decoder; NULL on error with the error in *err.
@@ -243,10 +234,7 @@ pub unsafe extern "C" fn rtpopus_conceal(
 /// `d` is NULL or a live handle, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn rtpopus_dec_dtor(d: *mut rtpopus_dec) {
-    super::ffi_boundary!((), {
-        // SAFETY: NULL or a live handle not used again (the function's contract).
-        unsafe { free_box(d) };
-    })
+    ffi_dtor!(d)
 }
 
 #[cfg(test)]

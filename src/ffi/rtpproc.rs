@@ -7,9 +7,9 @@ use std::ffi::{c_int, c_void};
 use std::ptr;
 use std::sync::{Mutex, OnceLock};
 
-use super::handle::{ffi_ctor, free_box, try_box_from, try_ref, Castable, OwnershipBox};
+use super::handle::{boxed_handle, ffi_ctor, free_box, try_box_from, try_ref};
 use super::EPANIC;
-use crate::proc::{Channel, Error, Proc, Task};
+use crate::proc::{Channel, Error, Proc, ProcConfig, Task, TaskError};
 
 /// `struct rtpproc` (opaque). Boxed for `rtpproc_ctor`; the singleton of
 /// `rtpproc_get` is a static that `rtpproc_dtor` recognises and leaves alone.
@@ -17,20 +17,14 @@ pub struct rtpproc {
     _private: [u8; 0],
 }
 
-impl Castable for rtpproc {
-    type Ownership = OwnershipBox;
-    type RustType = Proc;
-}
+boxed_handle!(rtpproc => Proc);
 
 /// `struct rtpproc_chan` (opaque).
 pub struct rtpproc_chan {
     _private: [u8; 0],
 }
 
-impl Castable for rtpproc_chan {
-    type Ownership = OwnershipBox;
-    type RustType = Channel;
-}
+boxed_handle!(rtpproc_chan => Channel);
 
 /// `rtpproc_cb_t`: returns the next run time (CLOCK_MONOTONIC ns), 0 to
 /// stop; a non-zero `*err` stops the channel too.
@@ -52,11 +46,46 @@ struct CTask {
 unsafe impl Send for CTask {}
 
 impl Task for CTask {
-    fn run(&mut self, now_ns: u64, deadline_ns: u64, err: &mut i32) -> u64 {
+    fn run(&mut self, now_ns: u64, deadline_ns: u64) -> Result<u64, TaskError> {
+        let mut err: c_int = 0;
         // SAFETY: `f` is the non-NULL callback the caller registered with
         // this `arg`; `err` is a valid, exclusive int for the whole call.
-        unsafe { (self.f)(self.arg, now_ns, deadline_ns, err) }
+        let next = unsafe { (self.f)(self.arg, now_ns, deadline_ns, &mut err) };
+        match err {
+            0 => Ok(next),
+            e => Err(TaskError::Failed(e)),
+        }
     }
+}
+
+/// What `rtpproc_chan_close` returns for a channel whose callback panicked
+/// (a Rust panic unwinding out of a C callback cannot happen; this is a
+/// panic inside the library's own task wrapper).
+const TASK_PANICKED: c_int = -libc::ECANCELED;
+
+fn close_result(r: Result<(), TaskError>) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(TaskError::Failed(e)) => e,
+        Err(TaskError::Panicked) => TASK_PANICKED,
+    }
+}
+
+/// The scheduler settings from the environment (documented in rtpproc.h):
+/// `RTPSYNTH_PROC_MIN_WAKE_NS` (decimal ns, capped at 1 ms) and
+/// `RTPSYNTH_PROC_RT_PRIORITY` (1..=99). Unset or unparsable: defaults.
+fn config_from_env() -> ProcConfig {
+    let num = |name: &str| -> Option<u64> {
+        std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+    };
+    let mut c = ProcConfig::default();
+    if let Some(v) = num("RTPSYNTH_PROC_MIN_WAKE_NS") {
+        c.min_wake_ns = v.min(crate::proc::MAX_MIN_WAKE_NS);
+    }
+    c.rt_priority = num("RTPSYNTH_PROC_RT_PRIORITY")
+        .filter(|p| (1..=99).contains(p))
+        .map(|p| p as u8);
+    c
 }
 
 static SINGLETON: OnceLock<Proc> = OnceLock::new();
@@ -71,9 +100,13 @@ fn singleton_ptr() -> *mut rtpproc {
 /// Map a core error to the negative errno of the header; never a value in
 /// -7..-1 (those are RTP parser codes).
 fn errno_of(e: Error) -> c_int {
-    match e.to_errno() {
-        v if (-7..=-1).contains(&v) => -libc::EAGAIN,
-        v => v,
+    match e {
+        Error::NoMemory => -libc::ENOMEM,
+        Error::Shutdown => -libc::ESHUTDOWN,
+        Error::Spawn(os) => match -os.abs().max(1) {
+            v if (-7..=-1).contains(&v) => -libc::EAGAIN,
+            v => v,
+        },
     }
 }
 
@@ -88,7 +121,7 @@ pub extern "C" fn rtpproc_get() -> *mut rtpproc {
         }
         let _g = SINGLETON_INIT.lock().unwrap_or_else(|e| e.into_inner());
         if SINGLETON.get().is_none() {
-            match Proc::new() {
+            match Proc::with_config(config_from_env()) {
                 Ok(core) => {
                     let _ = SINGLETON.set(core);
                 }
@@ -105,7 +138,9 @@ pub extern "C" fn rtpproc_get() -> *mut rtpproc {
 /// `err` is NULL or points to a writable int.
 #[no_mangle]
 pub unsafe extern "C" fn rtpproc_ctor(err: *mut c_int) -> *mut rtpproc {
-    ffi_ctor!(err, { Proc::new().map_err(errno_of) })
+    ffi_ctor!(err, {
+        Proc::with_config(config_from_env()).map_err(errno_of)
+    })
 }
 
 /// # Safety
@@ -134,7 +169,7 @@ pub unsafe extern "C" fn rtpproc_chan_close(ch: *mut rtpproc_chan) -> c_int {
     super::ffi_boundary!(EPANIC, {
         // SAFETY: NULL or a live channel handle, not used again (contract).
         match unsafe { try_box_from(ch) } {
-            Some(ch) => ch.close(),
+            Some(ch) => close_result(ch.close()),
             None => -libc::EINVAL,
         }
     })

@@ -7,7 +7,8 @@ use std::ptr;
 
 use parking_lot::Mutex;
 
-use super::handle::{free_box, to_boxed_mut_ptr, try_mut, try_ref, Castable, OwnershipBox};
+use super::handle::{boxed_handle, ffi_dtor, to_boxed_mut_ptr, try_mut, try_ref};
+use crate::clock::ClockConfig;
 use crate::synth::Synth;
 
 /// `struct rsynth_seq`.
@@ -68,15 +69,21 @@ pub extern "C" fn rsynth_set_randfunc(func: rsynth_randfunc_t, arg: *mut c_void)
 /// What the drop-in's `void *` generator handle points to.
 enum rsynth_inst {}
 
-impl Castable for rsynth_inst {
-    type Ownership = OwnershipBox;
-    type RustType = Synth;
+boxed_handle!(rsynth_inst => Synth);
+
+/// The clock settings from the environment, read once per process
+/// (rtpsynth.h): `RTPSYNTH_NO_TSC` set to anything turns TSC stamps off.
+fn clock_config_from_env() -> ClockConfig {
+    ClockConfig {
+        allow_tsc: std::env::var_os("RTPSYNTH_NO_TSC").is_none(),
+    }
 }
 
 /// Create a generator. Returns NULL only when out of memory.
 #[no_mangle]
 pub extern "C" fn rsynth_ctor(srate: c_int, ptime: c_int) -> *mut c_void {
     super::ffi_boundary!(ptr::null_mut(), {
+        crate::clock::configure(clock_config_from_env);
         to_boxed_mut_ptr::<rsynth_inst>(Synth::new(srate, ptime, draw)).cast()
     })
 }
@@ -97,13 +104,15 @@ pub unsafe extern "C" fn rsynth_next_pkt_pa(
 ) -> c_int {
     super::ffi_boundary!(-1, {
         let s = try_mut!(ri.cast::<rsynth_inst>(), -1);
+        let write = |s: &mut Synth, plen, b: &mut [u8]| s.next_into(plen, pt, b, filled != 0);
         // SAFETY: forwarded contract: `buf` has `blen` writable bytes.
-        unsafe { write_packet(s, plen, buf, blen, filled, |s| s.next_header(pt)) }
+        unsafe { write_packet(s, plen, buf, blen, write) }
     })
 }
 
-/// Write a packet into the caller's buffer the way rsynth_next_pkt_pa does,
-/// with the header from `header` (called only once the sizes check out).
+/// Check the caller's sizes and pointer, then let `write` (the core's
+/// packet writer, `Synth::next_into` or `next_into_at`) fill the buffer.
+/// -1 for a NULL `buf`, a negative `plen` or a buffer too small.
 ///
 /// # Safety
 /// A non-NULL `buf` must point to `blen` writable bytes.
@@ -112,32 +121,17 @@ unsafe fn write_packet(
     plen: c_int,
     buf: *mut c_char,
     blen: c_uint,
-    filled: c_int,
-    header: impl FnOnce(&mut Synth) -> [u8; crate::rtp::RTP_HDR_LEN],
+    write: impl FnOnce(&mut Synth, usize, &mut [u8]) -> Option<usize>,
 ) -> c_int {
-    if buf.is_null() || plen < 0 {
+    let Ok(plen) = usize::try_from(plen) else {
+        return -1;
+    };
+    if buf.is_null() || s.header_len() + plen > c_int::MAX as usize {
         return -1;
     }
-    let (plen, blen) = (plen as usize, blen as usize);
-    let hl = s.header_len();
-    let rs = hl + plen;
-    if rs > blen || rs > c_int::MAX as usize {
-        return -1;
-    }
-    let buf = buf.cast::<u8>();
-    // SAFETY: `buf` has `blen` writable bytes and `hl + plen <= blen`, so
-    // every range below is inside it; `copy` allows the overlap.
-    unsafe {
-        if filled != 0 {
-            ptr::copy(buf, buf.add(hl), plen);
-            ptr::write_bytes(buf.add(rs), 0, blen - rs);
-        } else {
-            ptr::write_bytes(buf.add(hl), 0, blen - hl);
-        }
-        let h = header(s);
-        ptr::copy_nonoverlapping(h.as_ptr(), buf, hl);
-    }
-    rs as c_int
+    // SAFETY: a non-NULL `buf` has `blen` writable bytes (contract).
+    let buf = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), blen as usize) };
+    write(s, plen, buf).map_or(-1, |len| len as c_int)
 }
 
 /// Like `rsynth_next_pkt_pa`, but the packet carries the caller's
@@ -160,12 +154,11 @@ pub unsafe extern "C" fn rsynth_next_pkt_at(
 ) -> c_int {
     super::ffi_boundary!(-1, {
         let s = try_mut!(ri.cast::<rsynth_inst>(), -1);
+        let write = |s: &mut Synth, plen, b: &mut [u8]| {
+            s.next_into_at(plen, pt, ts, marker != 0, b, pa != 0)
+        };
         // SAFETY: forwarded contract: `buf` has `blen` writable bytes.
-        unsafe {
-            write_packet(s, plen, buf, blen, pa, |s| {
-                s.next_header_at(pt, ts, marker != 0)
-            })
-        }
+        unsafe { write_packet(s, plen, buf, blen, write) }
     })
 }
 
@@ -223,6 +216,7 @@ pub fn os_random_draws() -> Option<[u32; 3]> {
 #[no_mangle]
 pub extern "C" fn rsynth_ctor_random(srate: c_int, ptime: c_int) -> *mut c_void {
     super::ffi_boundary!(ptr::null_mut(), {
+        crate::clock::configure(clock_config_from_env);
         let Some(d) = os_random_draws() else {
             return ptr::null_mut();
         };
@@ -289,10 +283,7 @@ pub unsafe extern "C" fn rsynth_pkt_free(rnp: *mut c_void) {
 /// `ri` must be NULL or a live handle from `rsynth_ctor`.
 #[no_mangle]
 pub unsafe extern "C" fn rsynth_dtor(ri: *mut c_void) {
-    super::ffi_boundary!((), {
-        // SAFETY: NULL or a live handle from rsynth_ctor, not used again.
-        unsafe { free_box(ri.cast::<rsynth_inst>()) };
-    })
+    ffi_dtor!(ri.cast::<rsynth_inst>())
 }
 
 /// Set the marker bit for the next packet; returns the previous value
