@@ -257,14 +257,33 @@ pub struct Playout {
     played_len: usize,
 }
 
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// `x * num / den` with the fraction reduced first, in i64 when it fits
+/// (every call in steady state), else in i128; saturating.
+fn scale(x: i64, num: i64, den: i64) -> i64 {
+    let g = gcd(num, den);
+    let (num, den) = (num / g, den / g);
+    match x.checked_mul(num) {
+        Some(v) => v / den,
+        None => {
+            (x as i128 * num as i128 / den as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64
+        }
+    }
+}
+
 fn ticks_to_ns(t: i64, clock: u32) -> i64 {
-    let v = t as i128 * NS as i128 / clock as i128;
-    v.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+    scale(t, NS, clock as i64)
 }
 
 fn ns_to_samples(ns: i64, rate: u32) -> i64 {
-    let v = ns as i128 * rate as i128 / NS as i128;
-    v.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+    scale(ns, rate as i64, NS)
 }
 
 /// Decode one payload into `out`; the sample count, or None if the payload
