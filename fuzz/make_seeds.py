@@ -221,3 +221,43 @@ put("event", "ssrc_change", EVH + ev_push(1, 1, 1, 0, 160, marker=1) + ev_push(1
     + ev_push(6, 902, 2, 0, 160, marker=1, ssrc2=1) + [4 | 0x40, 32])
 put("event", "junk", [2, 0x80, 0x65, 0] + [3, 32, 12] + [0x80, 0xe5, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]
     + [3, 32, 3, 1, 2, 3] + [3, 32, 0] + ev_event(2, 1, 1, 2))
+# --- playout: config byte, then ops (see fuzz/targets/fuzz_playout.c)
+def pl_put(seq_d=1, ts_d8=5, payload=b"\xd5" * 40, ssrc=None, marker=0, other_pt=None):
+    f = (1 if ssrc is not None else 0) | (4 if marker else 0)
+    if other_pt is not None:
+        f |= 8 | (other_pt << 4)
+    b = bytes([0x00, f, seq_d & 0xff]) + struct.pack(">h", ts_d8)
+    if ssrc is not None:
+        b += struct.pack(">I", ssrc)
+    return b + bytes([len(payload)]) + payload
+
+
+def pl_time(units):  # units of 100 us
+    return bytes([0x02]) + struct.pack(">H", units)
+
+
+def pl_get(n=1):
+    return bytes([0x03 | ((n - 1) << 4)])
+
+
+STEP = pl_time(50)  # 5 ms: one 40-sample packet at 8 kHz
+steady = b"".join(pl_put(marker=(k == 0)) + STEP + pl_get() for k in range(40))
+put("playout", "pcmu_steady", bytes([0x00]) + steady)
+put("playout", "pcma_fixed_std_plc", bytes([0x01 | 0x20 | 0x40]) + steady)
+lossy = b"".join((pl_put(seq_d=2 if k % 7 == 3 else 1, ts_d8=10 if k % 7 == 3 else 5)
+                  if k % 9 else pl_put(seq_d=-1, ts_d8=-5)) + STEP + pl_get() for k in range(40))
+put("playout", "l16_loss_reorder", bytes([0x02]) + lossy)
+put("playout", "l16_16k_small_frames", bytes([0x03 | 0x10]) + lossy)
+ssrc = steady[:len(steady) // 2] + pl_put(ssrc=0xbeef, seq_d=77, ts_d8=999, marker=1) + STEP + \
+    b"".join(pl_put() + STEP + pl_get(2) for _ in range(15))
+put("playout", "ssrc_change", bytes([0x00]) + ssrc)
+pause = steady[:len(steady) // 2] + pl_time(3000) + pl_get(16) + pl_put(ts_d8=2000, marker=1) + steady
+put("playout", "dtx_pause", bytes([0x00]) + pause)
+opus_pkt = bytes([0x08]) + bytes(range(1, 40))  # SILK NB 10 ms, code 0
+opus = b"".join(pl_put(ts_d8=60, payload=opus_pkt) + pl_time(100) + pl_get() for _ in range(30))
+put("playout", "opus", bytes([0x04]) + opus)
+put("playout", "opus_16k_full_buffer", bytes([0x05 | 0x80]) + opus)
+put("playout", "times_backward_huge", bytes([0x00]) + steady[:200] + bytes([0x06, 0xff, 0xff]) +
+    bytes([0x0a, 0xff, 0xff]) + steady[:200] + pl_get(16))
+put("playout", "raw_and_other_pt", bytes([0x00]) + bytes([0x01, 12]) + bytes([0x80] + [0] * 11) +
+    pl_put(other_pt=8) + bytes([0x01, 5, 1, 2, 3, 4, 5]) + steady[:300])

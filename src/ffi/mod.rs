@@ -67,6 +67,7 @@ pub mod rtp;
 pub mod rtpevent;
 pub mod rtpjbuf;
 pub mod rtpopus;
+pub mod rtpplay;
 pub mod rtpproc;
 pub mod rtpserver;
 pub mod rtpsynth;
