@@ -7,8 +7,6 @@ use rtpsynth::codec::{g711, opus};
 use crate::cli::CodecName;
 use crate::fail::Fail;
 
-/// libopus's OPUS_APPLICATION_VOIP.
-const OPUS_APP_VOIP: i32 = 2048;
 /// The Opus packet sizes libopus encodes, in ms (2.5 and 5 are not
 /// whole milliseconds and 80..120 need libopus >= 1.2; keep to the usual).
 const OPUS_PTIMES: [u32; 4] = [10, 20, 40, 60];
@@ -100,7 +98,7 @@ impl Encoder {
             Audio::Pcma => Encoder::G711 { alaw: true },
             Audio::L16 => Encoder::L16,
             Audio::Opus => {
-                let mut e = opus::Encoder::new(48000, 1, OPUS_APP_VOIP)
+                let mut e = opus::Encoder::new(48000, 1, opus::App::Voip)
                     .map_err(|e| Fail::runtime(format!("Opus encoder: {e:?}")))?;
                 e.set(opus::Setting::Bitrate, bitrate as i32).map_err(|e| {
                     Fail::usage(format!("--bitrate {bitrate}: refused by libopus ({e:?})"))

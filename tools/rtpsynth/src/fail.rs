@@ -36,8 +36,3 @@ impl fmt::Display for Fail {
         f.write_str(&self.msg)
     }
 }
-
-/// Text of a positive errno value from the library.
-pub fn errno_text(e: i32) -> String {
-    std::io::Error::from_raw_os_error(e.abs()).to_string()
-}

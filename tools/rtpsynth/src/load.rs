@@ -9,14 +9,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rtpsynth::clock::monotonic_ns;
-use rtpsynth::proc::Proc;
-use rtpsynth::server::{ChanConfig, Channel, Server};
+use rtpsynth::proc::{Proc, TaskError};
+use rtpsynth::server::{ChanConfig, Channel, Error, Family, Server};
 use rtpsynth::synth::Synth;
 use serde_json::json;
 
 use crate::cli::LoadArgs;
 use crate::codec::{Audio, Encoder};
-use crate::fail::{errno_text, Fail};
+use crate::fail::Fail;
 use crate::send::{tone_sample, DEFAULT_TONE_HZ};
 use crate::util;
 
@@ -68,9 +68,13 @@ pub fn run(a: LoadArgs) -> Result<(), Fail> {
     let pt = codec.default_pt() as i32;
     let stop = util::stop_flag()?;
 
-    let server = Server::new(0)
-        .map_err(|e| Fail::runtime(format!("cannot start the I/O thread: {}", errno_text(e))))?;
-    let fam = if a.to.is_ipv6() { 6 } else { 4 };
+    let server =
+        Server::new(0).map_err(|e| Fail::runtime(format!("cannot start the I/O thread: {e}")))?;
+    let fam = if a.to.is_ipv6() {
+        Family::V6
+    } else {
+        Family::V4
+    };
     let mut chans: Vec<Arc<Channel>> = Vec::with_capacity(a.channels as usize);
     for i in 0..a.channels {
         let cfg = ChanConfig {
@@ -80,12 +84,11 @@ pub fn run(a: LoadArgs) -> Result<(), Fail> {
             queue_size: 0,
         };
         let ch = server
-            .create_channel(&cfg, Box::new(|_, _, _, _| {}))
+            .create_channel(&cfg, Box::new(|_, _, _| {}))
             .map_err(|e| {
                 Fail::runtime(format!(
-                    "cannot open the socket of stream {i}: {}{}",
-                    errno_text(e),
-                    if e == libc_emfile() {
+                    "cannot open the socket of stream {i}: {e}{}",
+                    if e == Error::Os(EMFILE) {
                         " (raise ulimit -n)"
                     } else {
                         ""
@@ -94,16 +97,12 @@ pub fn run(a: LoadArgs) -> Result<(), Fail> {
             })?;
         let t = target(a.to, i)?;
         ch.set_target(&t.ip().to_string(), t.port())
-            .map_err(|e| Fail::runtime(format!("--to {t}: {}", errno_text(e))))?;
+            .map_err(|e| Fail::runtime(format!("--to {t}: {e}")))?;
         chans.push(Arc::new(ch));
     }
 
-    let sched = Proc::new().map_err(|e| {
-        Fail::runtime(format!(
-            "cannot start the scheduler: {}",
-            errno_text(e.to_errno())
-        ))
-    })?;
+    let sched = Proc::new()
+        .map_err(|e| Fail::runtime(format!("cannot start the scheduler: {}", format!("{e:?}"))))?;
     let period_ns = 1_000_000_000u64 / a.pps as u64;
     let start_ns = monotonic_ns();
     // Each stream sends exactly this many packets, on its deadlines (a late
@@ -120,13 +119,13 @@ pub fn run(a: LoadArgs) -> Result<(), Fail> {
         let mut synth = Synth::new(rate as i32, ptime as i32, move || draws.next().unwrap_or(0));
         let mut k = 0usize;
         let mut pkt = Vec::with_capacity(1500);
-        let task = move |_now: u64, deadline: u64, _err: &mut i32| -> u64 {
+        let task = move |_now: u64, deadline: u64| -> Result<u64, TaskError> {
             if deadline == 0 {
-                return start_ns + offset;
+                return Ok(start_ns + offset);
             }
             if k as u64 >= per_stream {
                 finished.fetch_add(1, Ordering::Relaxed);
-                return 0;
+                return Ok(0);
             }
             pkt.clear();
             pkt.extend_from_slice(&synth.next_header(pt));
@@ -137,13 +136,10 @@ pub fn run(a: LoadArgs) -> Result<(), Fail> {
             k += 1;
             // A full queue is counted by the server (tx_queue_full).
             let _ = ch.send(&pkt);
-            deadline + period_ns
+            Ok(deadline + period_ns)
         };
         let t = sched.create_channel(Box::new(task)).map_err(|e| {
-            Fail::runtime(format!(
-                "cannot schedule stream {i}: {}",
-                errno_text(e.to_errno())
-            ))
+            Fail::runtime(format!("cannot schedule stream {i}: {}", format!("{e:?}")))
         })?;
         tasks.push(t);
     }
@@ -177,7 +173,7 @@ pub fn run(a: LoadArgs) -> Result<(), Fail> {
         }
     }
     for t in tasks {
-        t.close();
+        let _ = t.close();
     }
     sched.shutdown();
     std::thread::sleep(Duration::from_millis(20));
@@ -206,7 +202,5 @@ pub fn run(a: LoadArgs) -> Result<(), Fail> {
     Ok(())
 }
 
-/// EMFILE without a libc dependency in the tool.
-fn libc_emfile() -> i32 {
-    24
-}
+/// "Too many open files" (Linux errno), without a libc dependency.
+const EMFILE: i32 = 24;

@@ -17,13 +17,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rtpsynth::jbuf::{Erasure, Frame, JitterBuffer, Sink};
-use rtpsynth::server::{ChanConfig, Server};
+use rtpsynth::rtcp::RecvStats;
+use rtpsynth::server::{ChanConfig, Family, Server};
 use serde_json::{json, Value};
 
 use crate::capture::{Capture, Cut, Datagram};
 use crate::cli::{parse_playout, Playout, RecvArgs};
 use crate::codec::{Audio, Decoder};
-use crate::fail::{errno_text, Fail};
+use crate::fail::Fail;
 use crate::util;
 
 /// Jitter buffer depth in packets: how much reordering is repaired.
@@ -53,7 +54,6 @@ type Item = Option<Vec<u8>>;
 #[derive(Default)]
 struct Released {
     frames: Vec<Frame<Item>>,
-    lseqs: Vec<u64>,
 }
 
 impl Sink<Item> for Released {
@@ -61,13 +61,10 @@ impl Sink<Item> for Released {
         // Gaps are measured from the timestamps of the packets around them.
     }
     fn ready(&mut self, f: Frame<Item>) {
-        self.lseqs.push(f.lseq);
         self.frames.push(f);
     }
     fn drop_run(&mut self) {}
-    fn dropped(&mut self, f: Frame<Item>) {
-        self.lseqs.push(f.lseq);
-    }
+    fn dropped(&mut self, _f: Frame<Item>) {}
 }
 
 /// One SSRC.
@@ -77,55 +74,40 @@ struct Stream {
     packets: u64,
     octets: u64,
     jb: JitterBuffer<Item>,
-    /// Extended sequence range seen (from the jitter buffer's lseq).
-    lseq_min: u64,
-    lseq_max: u64,
+    /// RFC 3550 appendix A statistics (lost, duplicates, jitter).
+    rs: RecvStats,
     decoded: bool,
 }
 
 impl Stream {
-    fn new(ssrc: u32, pt: u8, decoded: bool) -> Stream {
+    fn new(ssrc: u32, pt: u8, clock_rate: u32, decoded: bool) -> Stream {
         Stream {
             ssrc,
             pt,
             packets: 0,
             octets: 0,
             jb: JitterBuffer::new(JB_PACKETS),
-            lseq_min: u64::MAX,
-            lseq_max: 0,
+            rs: RecvStats::new(clock_rate),
             decoded,
-        }
-    }
-
-    fn note(&mut self, lseqs: &[u64]) {
-        // lseq values "below zero" (stragglers from before the first packet
-        // across a wrap) wrap to the top; they are late, not new range.
-        for &l in lseqs.iter().filter(|&&l| l < 1 << 63) {
-            self.lseq_min = self.lseq_min.min(l);
-            self.lseq_max = self.lseq_max.max(l);
         }
     }
 
     fn json(&self, decode_pt: u8) -> Value {
         let st = self.jb.stats();
-        let expected = if self.lseq_min <= self.lseq_max {
-            self.lseq_max - self.lseq_min + 1
-        } else {
-            0
-        };
-        let lost = expected as i64 - self.packets as i64;
+        // Jitter needs the stream's clock: known for the decoded codec.
+        let known = self.rs.clock_rate() != 0;
         json!({
             "ssrc": self.ssrc,
             "pt": self.pt,
             "decoded": self.decoded && self.pt == decode_pt,
             "packets": self.packets,
             "octets": self.octets,
-            "lost": lost,
-            "duplicates": st.dup,
+            "lost": self.rs.lost(),
+            "duplicates": self.rs.duplicates(),
             "late": st.late,
-            // RFC 3550 interarrival jitter and RTCP: not in this build yet.
-            "jitter_ms": null,
-            "max_jitter_ms": null,
+            "jitter_ms": known.then(|| self.rs.jitter_ms()),
+            "max_jitter_ms": known.then(|| self.rs.max_jitter_ms()),
+            // RTCP is not wired into the tool yet.
             "rtcp_sent": null,
             "rtcp_received": null,
             "rtt_ms": null,
@@ -226,7 +208,7 @@ impl Receiver {
     }
 
     /// One datagram of the stream's port.
-    pub fn datagram(&mut self, d: &[u8], _arrival_ns: u64) {
+    pub fn datagram(&mut self, d: &[u8], arrival_ns: u64) {
         if is_rtcp(d) {
             self.rtcp += 1;
             return;
@@ -242,8 +224,13 @@ impl Receiver {
         let idx = match self.by_ssrc.get(&p.ssrc) {
             Some(&i) => i,
             None => {
-                self.streams
-                    .push(Stream::new(p.ssrc, p.pt, self.decoding == Some(p.ssrc)));
+                let clock = if p.pt == self.pt { self.media.rate } else { 0 };
+                self.streams.push(Stream::new(
+                    p.ssrc,
+                    p.pt,
+                    clock,
+                    self.decoding == Some(p.ssrc),
+                ));
                 self.by_ssrc.insert(p.ssrc, self.streams.len() - 1);
                 self.streams.len() - 1
             }
@@ -253,19 +240,15 @@ impl Receiver {
         s.packets += 1;
         s.octets += payload.len() as u64;
         s.decoded |= decode;
+        s.rs.on_rtp(p.seq, p.ts, arrival_ns, payload.len());
         let item = decode.then(|| payload.to_vec());
-        let rel = &mut self.released;
-        if let Some(f) = s.jb.purge_stale_tail() {
-            rel.dropped(f);
-        }
-        s.jb.insert(p.seq, p.ts, item, rel);
-        self.drain(idx);
+        // Parsed already: cannot fail again.
+        let _ = s.jb.udp_in(d, || Some(item), |_, _| {}, &mut self.released);
+        self.drain();
     }
 
-    fn drain(&mut self, idx: usize) {
+    fn drain(&mut self) {
         let rel = &mut self.released;
-        self.streams[idx].note(&rel.lseqs);
-        rel.lseqs.clear();
         for f in rel.frames.drain(..) {
             if let Some(payload) = f.item {
                 self.media.packet(f.ts, &payload);
@@ -277,7 +260,7 @@ impl Receiver {
     fn finish(&mut self) -> Result<(), Fail> {
         for i in 0..self.streams.len() {
             self.streams[i].jb.drain(&mut self.released);
-            self.drain(i);
+            self.drain();
         }
         if let Some(w) = self.media.wav.take() {
             w.finalize()
@@ -359,8 +342,8 @@ fn live(
     stop: &std::sync::atomic::AtomicBool,
     rx: &mut Receiver,
 ) -> Result<(), Fail> {
-    let server = Server::new(0)
-        .map_err(|e| Fail::runtime(format!("cannot start the I/O thread: {}", errno_text(e))))?;
+    let server =
+        Server::new(0).map_err(|e| Fail::runtime(format!("cannot start the I/O thread: {e}")))?;
     let (tx, queue) = mpsc::sync_channel::<(Vec<u8>, u64)>(16384);
     let overflow = Arc::new(AtomicU64::new(0));
     let ovf = overflow.clone();
@@ -368,19 +351,23 @@ fn live(
     let cfg = ChanConfig {
         bind_host: Some(&host),
         bind_port: addr.port(),
-        bind_family: if addr.is_ipv6() { 6 } else { 4 },
+        bind_family: if addr.is_ipv6() {
+            Family::V6
+        } else {
+            Family::V4
+        },
         queue_size: 0,
     };
     let chan = server
         .create_channel(
             &cfg,
-            Box::new(move |d, _, _, rtime| {
+            Box::new(move |d, _, rtime| {
                 if tx.try_send((d.to_vec(), rtime)).is_err() {
                     ovf.fetch_add(1, Ordering::Relaxed);
                 }
             }),
         )
-        .map_err(|e| Fail::runtime(format!("cannot listen on {addr}: {}", errno_text(e))))?;
+        .map_err(|e| Fail::runtime(format!("cannot listen on {addr}: {e}")))?;
     eprintln!("rtpsynth: listening on {}", chan.local_socket_addr());
     let start = Instant::now();
     loop {
@@ -600,7 +587,8 @@ mod tests {
         let o = &v["streams"][1];
         assert_eq!((o["ssrc"].as_u64(), o["pt"].as_u64()), (Some(9), Some(8)));
         assert_eq!(o["decoded"], false);
-        assert!(s["jitter_ms"].is_null());
+        assert!(s["jitter_ms"].as_f64().is_some());
+        assert!(o["jitter_ms"].is_null());
     }
 
     #[test]

@@ -10,14 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rtpsynth::codec::resample;
-use rtpsynth::proc::Proc;
-use rtpsynth::server::{ChanConfig, Server};
+use rtpsynth::proc::{Proc, TaskError};
+use rtpsynth::server::{ChanConfig, Family, Server};
 use rtpsynth::synth::Synth;
 use serde_json::json;
 
 use crate::cli::SendArgs;
 use crate::codec::{Audio, Encoder};
-use crate::fail::{errno_text, Fail};
+use crate::fail::Fail;
 use crate::util;
 
 /// Peak of the test tone: -6 dBFS (half of full scale).
@@ -183,20 +183,24 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
     let mut encoder = Encoder::new(codec, a.bitrate)?;
     let stop = util::stop_flag()?;
 
-    let server = Server::new(0)
-        .map_err(|e| Fail::runtime(format!("cannot start the I/O thread: {}", errno_text(e))))?;
+    let server =
+        Server::new(0).map_err(|e| Fail::runtime(format!("cannot start the I/O thread: {e}")))?;
     let bind_host = a.bind.map(|b| b.ip().to_string());
     let cfg = ChanConfig {
         bind_host: bind_host.as_deref(),
         bind_port: a.bind.map_or(0, |b| b.port()),
-        bind_family: if a.to.is_ipv6() { 6 } else { 4 },
+        bind_family: if a.to.is_ipv6() {
+            Family::V6
+        } else {
+            Family::V4
+        },
         queue_size: 256,
     };
     let chan = server
-        .create_channel(&cfg, Box::new(|_, _, _, _| {}))
-        .map_err(|e| Fail::runtime(format!("cannot bind: {}", errno_text(e))))?;
+        .create_channel(&cfg, Box::new(|_, _, _| {}))
+        .map_err(|e| Fail::runtime(format!("cannot bind: {e}")))?;
     chan.set_target(&a.to.ip().to_string(), a.to.port())
-        .map_err(|e| Fail::runtime(format!("--to {}: {}", a.to, errno_text(e))))?;
+        .map_err(|e| Fail::runtime(format!("--to {}: {e}", a.to)))?;
     let chan = Arc::new(chan);
 
     // SSRC, timestamp and sequence number are the synthesizer's three
@@ -240,10 +244,10 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
         let mut payload = Vec::with_capacity(1500);
         let mut pkt = Vec::with_capacity(1500);
         let mut sent = 0u64;
-        move |now: u64, deadline: u64, _err: &mut i32| -> u64 {
+        move |now: u64, deadline: u64| -> Result<u64, TaskError> {
             let finish = |p: &Progress| {
                 p.done.store(true, Ordering::Release);
-                0
+                Ok(0)
             };
             if max_pkts.is_some_and(|m| sent >= m) || !source.fill(spp, &mut pcm) {
                 return finish(&progress);
@@ -267,26 +271,19 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
             }
             sent += 1;
             let base = if deadline == 0 { now } else { deadline };
-            base + period_ns
+            Ok(base + period_ns)
         }
     };
-    let sched = Proc::new().map_err(|e| {
-        Fail::runtime(format!(
-            "cannot start the scheduler: {}",
-            errno_text(e.to_errno())
-        ))
-    })?;
+    let sched = Proc::new()
+        .map_err(|e| Fail::runtime(format!("cannot start the scheduler: {}", format!("{e:?}"))))?;
     let start = Instant::now();
-    let pchan = sched.create_channel(Box::new(task)).map_err(|e| {
-        Fail::runtime(format!(
-            "cannot schedule the stream: {}",
-            errno_text(e.to_errno())
-        ))
-    })?;
+    let pchan = sched
+        .create_channel(Box::new(task))
+        .map_err(|e| Fail::runtime(format!("cannot schedule the stream: {}", format!("{e:?}"))))?;
     while !progress.done.load(Ordering::Acquire) && !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(10));
     }
-    pchan.close();
+    let _ = pchan.close();
     sched.shutdown();
     // Let the I/O thread put the queued packets on the wire.
     let queued = progress.queued.load(Ordering::Relaxed);
