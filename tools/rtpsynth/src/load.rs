@@ -101,8 +101,8 @@ pub fn run(a: LoadArgs) -> Result<(), Fail> {
         chans.push(Arc::new(ch));
     }
 
-    let sched = Proc::new()
-        .map_err(|e| Fail::runtime(format!("cannot start the scheduler: {}", format!("{e:?}"))))?;
+    let sched =
+        Proc::new().map_err(|e| Fail::runtime(format!("cannot start the scheduler: {e:?}")))?;
     let period_ns = 1_000_000_000u64 / a.pps as u64;
     let start_ns = monotonic_ns();
     // Each stream sends exactly this many packets, on its deadlines (a late
@@ -138,9 +138,9 @@ pub fn run(a: LoadArgs) -> Result<(), Fail> {
             let _ = ch.send(&pkt);
             Ok(deadline + period_ns)
         };
-        let t = sched.create_channel(Box::new(task)).map_err(|e| {
-            Fail::runtime(format!("cannot schedule stream {i}: {}", format!("{e:?}")))
-        })?;
+        let t = sched
+            .create_channel(Box::new(task))
+            .map_err(|e| Fail::runtime(format!("cannot schedule stream {i}: {e:?}")))?;
         tasks.push(t);
     }
 

@@ -274,12 +274,12 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
             Ok(base + period_ns)
         }
     };
-    let sched = Proc::new()
-        .map_err(|e| Fail::runtime(format!("cannot start the scheduler: {}", format!("{e:?}"))))?;
+    let sched =
+        Proc::new().map_err(|e| Fail::runtime(format!("cannot start the scheduler: {e:?}")))?;
     let start = Instant::now();
     let pchan = sched
         .create_channel(Box::new(task))
-        .map_err(|e| Fail::runtime(format!("cannot schedule the stream: {}", format!("{e:?}"))))?;
+        .map_err(|e| Fail::runtime(format!("cannot schedule the stream: {e:?}")))?;
     while !progress.done.load(Ordering::Acquire) && !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(10));
     }
