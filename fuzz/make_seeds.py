@@ -81,3 +81,67 @@ put("synth", "skip_mbt", sy(8000, 10, [0x03, 5, 0x83, 0x80, 0, 0, 0, 0x14, 0x94,
 put("synth", "wrap", sy(48000, 60, PA * 20, draws=(1, 0xfffffff0, 0xfffe)))
 put("synth", "nulls_fresh", sy(-1, -20, [0x06, 0x07, 0, 0, 0x1f, 0x40, 0x12, 0x34, 0x56, 0x78] + [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] + PA))
 put("synth", "huge_ptime", sy(0x7fffffff, 0x3fffffff, PA * 3 + [0x83, 0x7f, 0xff, 0xff, 0xff] + PA))
+
+
+# --- rtcp: the input is both a compound RTCP packet (parser) and a session
+# script (ssrc:4, rate:1, then records op:1 dt_ms:2 len:1 bytes)
+def rtcp_hdr(count, pt, body, pad=0):
+    n = len(body) + pad
+    b0 = 0x80 | (0x20 if pad else 0) | count
+    padding = (b"\x00" * (pad - 1) + bytes([pad])) if pad else b""
+    return struct.pack(">BBH", b0, pt, (n + 4) // 4 - 1) + body + padding
+
+
+def block(ssrc, frac=0, lost=0, ext=0, jit=0, lsr=0, dlsr=0):
+    return struct.pack(">IIIIII", ssrc, frac << 24 | (lost & 0xffffff), ext, jit, lsr, dlsr)
+
+
+def sr(ssrc, blocks=b"", n=0, pkts=10, octets=1600):
+    return rtcp_hdr(n, 200, struct.pack(">IQIII", ssrc, 0xe0000000_80000000, 1234, pkts, octets) + blocks)
+
+
+def rr(ssrc, blocks=b"", n=0):
+    return rtcp_hdr(n, 201, struct.pack(">I", ssrc) + blocks)
+
+
+def sdes(ssrc, items):
+    body = struct.pack(">I", ssrc)
+    for t, text in items:
+        body += bytes([t, len(text)]) + text
+    body += b"\x00" * (4 - len(body) % 4)
+    return rtcp_hdr(1, 202, body)
+
+
+def bye(ssrcs, reason=b""):
+    body = b"".join(struct.pack(">I", s) for s in ssrcs)
+    if reason:
+        r = bytes([len(reason)]) + reason
+        body += r + b"\x00" * (-len(r) % 4)
+    return rtcp_hdr(len(ssrcs), 203, body)
+
+
+def rec(op, dt, data):
+    return struct.pack(">BHB", op, dt, len(data)) + data
+
+
+SRC = 0x5555
+put("rtcp", "sr_sdes", sr(SRC, block(0x1111, 12, 3, 70000, 40, 0x12345678, 65536), 1) + sdes(SRC, [(1, b"a@b"), (6, b"tool")]))
+put("rtcp", "rr_bye", rr(SRC, block(1) + block(2, 255, -5 & 0xffffff), 2) + sdes(SRC, [(1, b"x")]) + bye([SRC, 9], b"gone"))
+put("rtcp", "feedback_padded",
+    rr(SRC) + sdes(SRC, [(1, b"c")]) + rtcp_hdr(1, 205, struct.pack(">IIHH", SRC, 7, 100, 0x8005)) +
+    rtcp_hdr(1, 206, struct.pack(">II", SRC, 7)) + rtcp_hdr(4, 206, struct.pack(">IIIB3x", SRC, 0, 7, 3)) +
+    rtcp_hdr(3, 204, struct.pack(">I4sI", SRC, b"TEST", 42), pad=8))
+put("rtcp", "xr_other", rr(SRC) + rtcp_hdr(0, 207, struct.pack(">I", SRC) + b"\x04\x00\x00\x02" + b"\x00" * 8))
+put("rtcp", "bad_length", rr(SRC)[:4] + b"\x00")
+script = struct.pack(">IB", 0x7777, 0)
+for i in range(40):
+    if i % 7 != 3:
+        script += rec(0, 20, rtp(seq=100 + i, ts=160 * i, ssrc=0x4444, payload=b"\xd5" * 40))
+    script += rec(4, 0, rtp(seq=9000 + i, ts=160 * i, ssrc=0x7777, payload=b"\xd5" * 40))
+    if i % 10 == 9:
+        script += rec(6, 0, b"")
+script += rec(2, 5, sr(0x4444, block(0x7777, 5, 2, 9039, 3), 1) + sdes(0x4444, [(1, b"peer")]))
+script += rec(5 | (30 << 3), 6000, b"") + rec(0xff, 10, b"")
+put("rtcp", "session_script", script)
+collide = struct.pack(">IB", 0x4444, 1) + rec(0, 1, rtp(ssrc=0x4444)[:60]) + rec(2, 1, bye([0x4444])) + rec(6, 30000, b"")
+put("rtcp", "session_collision", collide)

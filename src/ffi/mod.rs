@@ -62,6 +62,7 @@ pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize) -> Option<&'a [u8]> {
 
 pub mod error;
 pub(crate) mod handle;
+pub mod rtcp;
 pub mod rtp;
 pub mod rtpjbuf;
 pub mod rtpopus;

@@ -78,6 +78,16 @@ impl RawAddr {
         r
     }
 
+    /// A copy of an address the kernel filled in (as handed to the receive
+    /// callback); `len` is clamped to the storage size.
+    pub fn from_storage(storage: &libc::sockaddr_storage, len: libc::socklen_t) -> RawAddr {
+        let max = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        RawAddr {
+            storage: *storage,
+            len: len.min(max),
+        }
+    }
+
     /// Back to a std address (None for a family other than IPv4/IPv6).
     pub fn to_socket_addr(&self) -> Option<SocketAddr> {
         match self.storage.ss_family as i32 {
@@ -406,6 +416,24 @@ mod tests {
             assert_eq!(RawAddr::from_socket_addr(&a).to_socket_addr(), Some(a));
         }
         assert!(RawAddr::empty().to_socket_addr().is_none());
+    }
+
+    #[test]
+    fn from_storage_copies_what_the_kernel_filled_in() {
+        for s in ["127.0.0.1:5004", "[::1]:6000"] {
+            let a: SocketAddr = s.parse().unwrap();
+            let r = RawAddr::from_socket_addr(&a);
+            let c = RawAddr::from_storage(r.storage(), r.len());
+            assert_eq!(c.to_socket_addr(), Some(a));
+            assert_eq!(c.len(), r.len());
+        }
+        // An oversized length is clamped; a zero length reads as no address.
+        let r = RawAddr::from_socket_addr(&"10.0.0.1:1".parse().unwrap());
+        let big = RawAddr::from_storage(r.storage(), u32::MAX as libc::socklen_t);
+        assert_eq!(big.len() as usize, size_of::<libc::sockaddr_storage>());
+        assert!(RawAddr::from_storage(r.storage(), 0)
+            .to_socket_addr()
+            .is_none());
     }
 
     #[test]
