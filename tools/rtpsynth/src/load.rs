@@ -102,7 +102,7 @@ pub fn run(a: LoadArgs) -> Result<(), Fail> {
     }
 
     let sched =
-        Proc::new().map_err(|e| Fail::runtime(format!("cannot start the scheduler: {e:?}")))?;
+        Proc::new().map_err(|e| Fail::runtime(format!("cannot start the scheduler: {e}")))?;
     let period_ns = 1_000_000_000u64 / a.pps as u64;
     let start_ns = monotonic_ns();
     // Each stream sends exactly this many packets, on its deadlines (a late
@@ -140,7 +140,7 @@ pub fn run(a: LoadArgs) -> Result<(), Fail> {
         };
         let t = sched
             .create_channel(Box::new(task))
-            .map_err(|e| Fail::runtime(format!("cannot schedule stream {i}: {e:?}")))?;
+            .map_err(|e| Fail::runtime(format!("cannot schedule stream {i}: {e}")))?;
         tasks.push(t);
     }
 

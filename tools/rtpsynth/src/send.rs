@@ -275,11 +275,11 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
         }
     };
     let sched =
-        Proc::new().map_err(|e| Fail::runtime(format!("cannot start the scheduler: {e:?}")))?;
+        Proc::new().map_err(|e| Fail::runtime(format!("cannot start the scheduler: {e}")))?;
     let start = Instant::now();
     let pchan = sched
         .create_channel(Box::new(task))
-        .map_err(|e| Fail::runtime(format!("cannot schedule the stream: {e:?}")))?;
+        .map_err(|e| Fail::runtime(format!("cannot schedule the stream: {e}")))?;
     while !progress.done.load(Ordering::Acquire) && !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(10));
     }
