@@ -299,11 +299,16 @@ fn callback(f: rtpsrv_pkt_in_t, arg: *mut c_void) -> Option<PktIn> {
     Some(Box::new(move |p, a, t| cb.call(p, a, t)))
 }
 
-/// The bound config as the core's.
+/// The caller's channel config as the core's; -EINVAL for NULL.
 ///
 /// # Safety
-/// `cfg` is a live config whose `bind_host` is NULL or NUL-terminated.
-unsafe fn chan_config<'a>(cfg: &'a rtpsrv_chan_cfg) -> Result<ChanConfig<'a>, c_int> {
+/// `cfg` is NULL or a config, readable for `'a`, whose `bind_host` is NULL
+/// or NUL-terminated.
+unsafe fn chan_config<'a>(cfg: *const rtpsrv_chan_cfg) -> Result<ChanConfig<'a>, c_int> {
+    // SAFETY: per this function's contract.
+    let Some(cfg) = (unsafe { cfg.as_ref() }) else {
+        return Err(-libc::EINVAL);
+    };
     Ok(ChanConfig {
         bind_host: c_str(cfg.bind_host)?,
         bind_port: cfg.bind_port,
@@ -401,14 +406,11 @@ pub unsafe extern "C" fn rtpsrv_create_channel(
 ) -> *mut rtpsrv_chan {
     ffi_ctor!(err, {
         let s = try_ref!(srv, Err(-libc::EINVAL));
-        // SAFETY: non-NULL `cfg` is readable per the contract.
-        let Some(cfg) = (unsafe { cfg.as_ref() }) else {
-            return Err(-libc::EINVAL);
-        };
         let Some(cb) = callback(pkt_in, arg) else {
             return Err(-libc::EINVAL);
         };
-        // SAFETY: `cfg` is live; its host is NULL or NUL-terminated.
+        // SAFETY: `cfg` is NULL or live with a NULL or NUL-terminated host
+        // (the contract).
         let ccfg = unsafe { chan_config(cfg) }?;
         s.create_channel(&ccfg, cb).map_err(errno)
     })
@@ -430,11 +432,8 @@ pub unsafe extern "C" fn rtpsrv_create_channel_opts(
 ) -> *mut rtpsrv_chan {
     ffi_ctor!(err, {
         let s = try_ref!(srv, Err(-libc::EINVAL));
-        // SAFETY: non-NULL `cfg` is readable per the contract.
-        let Some(cfg) = (unsafe { cfg.as_ref() }) else {
-            return Err(-libc::EINVAL);
-        };
-        // SAFETY: `cfg` is live; its host is NULL or NUL-terminated.
+        // SAFETY: `cfg` is NULL or live with a NULL or NUL-terminated host
+        // (the contract).
         let ccfg = unsafe { chan_config(cfg) }?;
         // SAFETY: `opts` is NULL or readable for its size (contract).
         let o = unsafe { options(opts) }?;
@@ -467,10 +466,6 @@ pub unsafe extern "C" fn rtpsrv_create_pair(
             *rtp = std::ptr::null_mut();
             *rtcp = std::ptr::null_mut();
         }
-        // SAFETY: non-NULL `cfg` is readable per the contract.
-        let Some(cfg) = (unsafe { cfg.as_ref() }) else {
-            return -libc::EINVAL;
-        };
         // SAFETY: `pair` is NULL or readable for its size (contract).
         let Some(p) = (unsafe { read_sized(pair) }) else {
             return -libc::EINVAL;
@@ -581,11 +576,8 @@ pub unsafe extern "C" fn rtpsrv_create_tcp_channel(
 ) -> *mut rtpsrv_chan {
     ffi_ctor!(err, {
         let s = try_ref!(srv, Err(-libc::EINVAL));
-        // SAFETY: non-NULL `cfg` is readable per the contract.
-        let Some(cfg) = (unsafe { cfg.as_ref() }) else {
-            return Err(-libc::EINVAL);
-        };
-        // SAFETY: `cfg` is live; its host is NULL or NUL-terminated.
+        // SAFETY: `cfg` is NULL or live with a NULL or NUL-terminated host
+        // (the contract).
         let ccfg = unsafe { chan_config(cfg) }?;
         // SAFETY: `tcp` is NULL or readable for its size (contract).
         let Some(t) = (unsafe { read_sized(tcp) }) else {

@@ -32,11 +32,8 @@ const JB_PACKETS: u32 = 64;
 /// A timestamp jump beyond this many seconds is a new timeline, not a gap.
 const MAX_GAP_S: u32 = 60;
 
-/// RFC 5761 section 4: a second octet of 192..=223 (marker + PT 64..95)
-/// is RTCP, not RTP.
-pub fn is_rtcp(d: &[u8]) -> bool {
-    d.len() >= 2 && (192..=223).contains(&d[1])
-}
+/// RFC 5761 section 4, the library's one rule: RTCP on a shared port.
+pub use rtpsynth::rtcp::packet::is_rtcp;
 
 /// Parse an RTP packet that is not RTCP.
 fn parse_rtp(d: &[u8]) -> Option<rtpsynth::rtp::Parsed> {
