@@ -245,23 +245,24 @@ impl From<SocketAddr> for RawAddr {
 
 /// A non-blocking, close-on-exec UDP socket bound to `addr`.
 pub fn udp_bind(addr: &SocketAddr) -> Result<OwnedFd, Error> {
+    bound_socket(addr, libc::SOCK_DGRAM, |_| {})
+}
+
+/// A non-blocking, close-on-exec socket of `ty` for `addr`'s family,
+/// prepared by `setup` and bound to `addr`.
+fn bound_socket(addr: &SocketAddr, ty: i32, setup: impl FnOnce(RawFd)) -> Result<OwnedFd, Error> {
     let fam = match addr.ip() {
         IpAddr::V4(_) => libc::AF_INET,
         IpAddr::V6(_) => libc::AF_INET6,
     };
     // SAFETY: plain socket(2) call; the result is checked.
-    let fd = unsafe {
-        libc::socket(
-            fam,
-            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            0,
-        )
-    };
+    let fd = unsafe { libc::socket(fam, ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
         return Err(last_error());
     }
     // SAFETY: fd is a fresh descriptor that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    setup(fd.as_raw_fd());
     let raw = RawAddr::from_socket_addr(addr);
     // SAFETY: raw holds a valid sockaddr of raw.len bytes.
     let rc = unsafe { libc::bind(fd.as_raw_fd(), raw.as_ptr(), raw.len) };
@@ -562,31 +563,9 @@ pub fn send_to(fd: RawFd, pkt: &[u8], dest: &RawAddr) -> Result<(), SendErr> {
 /// A non-blocking, close-on-exec TCP socket bound to `addr` (port 0:
 /// ephemeral), with TCP_NODELAY (RTP packets must not wait for Nagle).
 pub fn tcp_bind(addr: &SocketAddr) -> Result<OwnedFd, Error> {
-    let fam = match addr.ip() {
-        IpAddr::V4(_) => libc::AF_INET,
-        IpAddr::V6(_) => libc::AF_INET6,
-    };
-    // SAFETY: plain socket(2) call; the result is checked.
-    let fd = unsafe {
-        libc::socket(
-            fam,
-            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            0,
-        )
-    };
-    if fd < 0 {
-        return Err(last_error());
-    }
-    // SAFETY: fd is a fresh descriptor that nothing else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    set_int_opt(fd.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY, 1);
-    let raw = RawAddr::from_socket_addr(addr);
-    // SAFETY: raw holds a valid sockaddr of raw.len bytes.
-    let rc = unsafe { libc::bind(fd.as_raw_fd(), raw.as_ptr(), raw.len) };
-    if rc < 0 {
-        return Err(last_error());
-    }
-    Ok(fd)
+    bound_socket(addr, libc::SOCK_STREAM, |fd| {
+        set_int_opt(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1)
+    })
 }
 
 fn set_int_opt(fd: RawFd, level: i32, name: i32, v: i32) {
