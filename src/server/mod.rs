@@ -230,6 +230,14 @@ struct Stream {
 }
 
 impl Stream {
+    /// Turn EPOLLOUT on the connection on or off, only on a change.
+    fn arm_out(&mut self, epfd: std::os::fd::RawFd, fd: std::os::fd::RawFd, token: u64, on: bool) {
+        if self.out_armed != on {
+            self.out_armed = on;
+            let _ = sys::epoll_mod(epfd, fd, token, on);
+        }
+    }
+
     fn close_fds(&mut self, epfd: std::os::fd::RawFd) {
         for fd in [self.listener.take(), self.conn.take()]
             .into_iter()
@@ -1293,10 +1301,7 @@ impl Worker<'_> {
                 tx.active = false;
                 c.drained.notify_all();
                 drop(tx);
-                if s.out_armed {
-                    s.out_armed = false;
-                    let _ = sys::epoll_mod(epfd, fd, c.token, false);
-                }
+                s.arm_out(epfd, fd, c.token, false);
                 return Ok(TxOutcome::Done);
             }
             tx.q.lend(&mut self.b.spares)
@@ -1335,10 +1340,7 @@ impl Worker<'_> {
         }
         if full {
             drop(tx);
-            if !s.out_armed {
-                s.out_armed = true;
-                let _ = sys::epoll_mod(epfd, fd, c.token, true);
-            }
+            s.arm_out(epfd, fd, c.token, true);
             // Still `active`: EPOLLOUT brings the worker back.
             return Ok(TxOutcome::Done);
         }
@@ -1346,10 +1348,7 @@ impl Worker<'_> {
             tx.active = false;
             c.drained.notify_all();
             drop(tx);
-            if s.out_armed {
-                s.out_armed = false;
-                let _ = sys::epoll_mod(epfd, fd, c.token, false);
-            }
+            s.arm_out(epfd, fd, c.token, false);
             Ok(TxOutcome::Done)
         } else {
             Ok(TxOutcome::More)
