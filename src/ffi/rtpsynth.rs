@@ -189,35 +189,13 @@ pub unsafe extern "C" fn rsynth_get_ts(ri: *const c_void) -> u32 {
     super::ffi_boundary!(0, { try_ref!(ri.cast::<rsynth_inst>(), 0).next_ts() })
 }
 
-/// Three values from the OS random source (getrandom(2)), for an SSRC,
-/// initial timestamp and sequence number that differ between processes.
-/// None if the kernel cannot supply them.
-pub fn os_random_draws() -> Option<[u32; 3]> {
-    let mut b = [0u8; 12];
-    let mut got = 0usize;
-    while got < b.len() {
-        // SAFETY: the range `got..12` of `b` is writable; flags 0 blocks
-        // only until the pool is initialised at boot.
-        let n = unsafe { libc::getrandom(b[got..].as_mut_ptr().cast(), b.len() - got, 0) };
-        if n < 0 {
-            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return None;
-        }
-        got += n as usize;
-    }
-    let w = |i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-    Some([w(0), w(4), w(8)])
-}
-
 /// Create a generator whose SSRC, timestamp and sequence number come from
 /// the OS random source. NULL when out of memory or getrandom fails.
 #[no_mangle]
 pub extern "C" fn rsynth_ctor_random(srate: c_int, ptime: c_int) -> *mut c_void {
     super::ffi_boundary!(ptr::null_mut(), {
         crate::clock::configure(clock_config_from_env);
-        let Some(d) = os_random_draws() else {
+        let Some(d) = crate::osrand::u32s::<3>() else {
             return ptr::null_mut();
         };
         let mut it = d.into_iter();

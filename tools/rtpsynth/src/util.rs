@@ -21,9 +21,13 @@ pub fn stop_flag() -> Result<Arc<AtomicBool>, Fail> {
     Ok(flag)
 }
 
-/// A random 32-bit value (SipHash keyed by the OS's randomness, plus a
-/// counter and the clock so that successive draws differ).
+/// A random 32-bit value from the OS random source (the library's
+/// `osrand`); should the kernel refuse, SipHash keyed by std's own random
+/// keys over a counter and the clock, so that successive draws still differ.
 pub fn random_u32() -> u32 {
+    if let Some([v]) = rtpsynth::osrand::u32s::<1>() {
+        return v;
+    }
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut h = RandomState::new().build_hasher();
     h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
