@@ -48,6 +48,10 @@ int main(void) {
 
     struct rtcp_stats *st = rtcp_stats_ctor(8000, NULL);
     uint64_t rtp_pkts = 0, rtp_octets = 0, dropped = 0;
+    /* The statistics only know of losses before the last packet they saw:
+     * if the final packet is one we "lose", they (and tshark) never learn
+     * of it. These are the counts as of the last packet kept. */
+    uint64_t kept_upto = 0, dropped_upto = 0;
     int srs = 0, srs_checked = 0;
     uint32_t ssrc = 0;
     uint64_t deadline = tu_now_ns() + 25000000000ull;
@@ -107,6 +111,8 @@ int main(void) {
                 continue;
             }
             CHECK(rtcp_stats_rtp(st, seq, ts, arrival, (size_t)n - hdr) >= 0);
+            kept_upto = rtp_pkts;
+            dropped_upto = dropped;
             /* raw IPv4 + UDP to our port */
             uint8_t ip[28] = { 0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1 };
             size_t tot = 28 + (size_t)n;
@@ -130,11 +136,11 @@ int main(void) {
         (long long)in.lost, in.jitter_ms, in.max_jitter_ms);
     CHECK(rtp_pkts >= 40); /* 6 s of 1024-sample frames at 8 kHz: 47 */
     CHECK(srs_checked >= 1);
-    CHECK(dropped >= 3);
+    CHECK(dropped_upto >= 3);
     CHECK_EQ(in.packets, rtp_pkts - dropped);
     CHECK_EQ(in.received, rtp_pkts - dropped);
-    CHECK_EQ(in.expected, rtp_pkts);
-    CHECK_EQ(in.lost, (long long)dropped);
+    CHECK_EQ(in.expected, kept_upto);
+    CHECK_EQ(in.lost, (long long)dropped_upto);
     CHECK_EQ(in.duplicates, 0);
     struct rtcp_report_block b;
     CHECK_EQ(rtcp_stats_block(st, ssrc, tu_now_ns(), &b), 0);
