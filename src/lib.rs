@@ -12,5 +12,6 @@ pub mod proc;
 pub mod rtp;
 pub mod server;
 pub mod synth;
+pub mod video;
 
 pub mod ffi;
