@@ -13,7 +13,22 @@ cmake -S "$src/c-tests/install_consumer" -B "$tmp/consumer" -DCMAKE_PREFIX_PATH=
 cmake --build "$tmp/consumer" >/dev/null
 LD_LIBRARY_PATH="$libdir" "$tmp/consumer/consumer_shared"
 "$tmp/consumer/consumer_static"
+LD_LIBRARY_PATH="$libdir" "$tmp/consumer/consumer_prefixed"
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
-cc -o "$tmp/consumer_pc" "$src/c-tests/install_consumer/consumer.c" $(pkg-config --cflags --libs rtpsynth)
-LD_LIBRARY_PATH="$libdir" "$tmp/consumer_pc"
-echo "install: find_package (shared, static) and pkg-config consumers ok"
+# Both include styles through pkg-config: <rtp.h> and <rtpsynth/rtp.h>.
+for c in consumer consumer_prefixed; do
+  cc -o "$tmp/${c}_pc" "$src/c-tests/install_consumer/$c.c" $(pkg-config --cflags --libs rtpsynth)
+  LD_LIBRARY_PATH="$libdir" "$tmp/${c}_pc"
+done
+# <rtpsynth/rtp.h> with nothing but -I<prefix>/include.
+cc -o "$tmp/consumer_plain" "$src/c-tests/install_consumer/consumer_prefixed.c" \
+  -I"$tmp/prefix/include" -L"$libdir" -lrtpsynth
+LD_LIBRARY_PATH="$libdir" "$tmp/consumer_plain"
+# The installed .so is stripped; its debug info is in a separate file that
+# it names (.gnu_debuglink).
+so="$libdir/librtpsynth.so.1.3.2"
+if readelf -S "$so" | grep -q '\.debug_info'; then echo "installed .so is not stripped"; exit 1; fi
+readelf -p .gnu_debuglink "$so" | grep -q 'librtpsynth.so.1.3.2.debug' || { echo "no .gnu_debuglink"; exit 1; }
+test -f "$libdir/.debug/librtpsynth.so.1.3.2.debug" ||
+  { echo "no separate debug file installed"; exit 1; }
+echo "install: find_package (shared, static, <rtpsynth/...>), pkg-config (both include styles), -I<prefix>/include consumers ok; .so stripped with debuglink"

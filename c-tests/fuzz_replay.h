@@ -1,6 +1,8 @@
 /* Replays a fuzz target's committed corpus (fuzz/corpus/<target>/, seeds and
  * regress-* reproducers of fixed findings) through its harness, so every
  * ctest mode (plain, valgrind, ASan+UBSan) re-checks them without clang.
+ * RTPSYNTH_ABORT_ON_PANIC is set first: a panic the library's boundary
+ * catches aborts the replay instead of passing as an error value.
  * Include after the harness source (which defines LLVMFuzzerTestOneInput). */
 #ifndef RTPSYNTH_FUZZ_REPLAY_H
 #define RTPSYNTH_FUZZ_REPLAY_H
@@ -12,6 +14,9 @@
 #include <string.h>
 
 static int replay_corpus(const char *target) {
+    /* A panic inside the library must fail the replay, not become the
+     * error value the C boundary returns (rtpsynth_error.h). */
+    setenv("RTPSYNTH_ABORT_ON_PANIC", "1", 1);
     char dir[4096];
     const char *me = __FILE__; /* .../c-tests/fuzz_replay.h */
     const char *slash = strrchr(me, '/');

@@ -5,8 +5,10 @@
 # uninstrumented librtpsynth every lock handed between the library's worker
 # threads and the C callbacks would be invisible and reported as a race. So
 # RTPSYNTH_SANITIZE=thread (or RTPSYNTH_SANITIZE_RUST=ON with any value)
-# also builds the crate with -Zsanitizer=<first value> (stable rustc accepts
-# it with RUSTC_BOOTSTRAP=1; std itself stays uninstrumented (hence
+# also builds the crate with -Zsanitizer=<first value>. RUSTC_BOOTSTRAP=1 is
+# set only for this build and only because -Zsanitizer has no stable
+# equivalent (rustc 1.9x); every other build uses plain stable rustc. std
+# itself stays uninstrumented (hence
 # -Cunsafe-allow-abi-mismatch=sanitizer: no rust-src here for -Zbuild-std),
 # its thread spawn/join
 # go through pthread and are seen by the runtime). The crate is then built

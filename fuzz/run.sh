@@ -4,8 +4,8 @@
 #   fuzz/run.sh [seconds-per-target] [target...]     (default: 60 s, all targets)
 #
 # The Rust library is built as a staticlib with SanitizerCoverage (the
-# stable -C passes=sancov-module flags) and, through RUSTC_BOOTSTRAP=1,
-# AddressSanitizer, with overflow checks and debug assertions on and
+# stable -C passes=sancov-module flags) and, through RUSTC_BOOTSTRAP=1 (no
+# stable way to get -Zsanitizer), AddressSanitizer, with overflow checks and debug assertions on and
 # panic=abort, so that a Rust panic or overflow is a crash the fuzzer
 # reports instead of an error value the FFI boundary would swallow.
 # The C harnesses in fuzz/targets/ are built with clang
@@ -49,9 +49,13 @@ TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
 RUST_SAN=""
 if [ "${FUZZ_RUST_ASAN:-1}" = 1 ]; then
   RUST_SAN="-Zsanitizer=address"
+  # -Zsanitizer has no stable equivalent (rustc 1.9x): it is the only
+  # reason for RUSTC_BOOTSTRAP here. The coverage instrumentation
+  # (-Cpasses=sancov-module, -Cllvm-args) and the profile overrides are
+  # stable, so FUZZ_RUST_ASAN=0 builds with plain stable rustc.
+  export RUSTC_BOOTSTRAP=1
 fi
 (
-  export RUSTC_BOOTSTRAP=1
   export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
   export CARGO_PROFILE_RELEASE_PANIC=abort
   export CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true

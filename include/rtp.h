@@ -89,6 +89,13 @@ struct __attribute__((packed)) rtp_hdr {
     uint32_t ssrc;              /* synchronization source */
     uint32_t csrc[];            /* optional CSRC list */
 };
+/*
+ * csrc[] and extension[] are flexible array members, as in the original's
+ * layout (kept for source compatibility): valid C99/C11; g++ accepts them
+ * but warns under -Wpedantic ("ISO C++ forbids flexible array member").
+ * The header is tested alone as C11 -pedantic -Werror and as C++17
+ * -Wall -Wextra -Werror.
+ */
 
 struct __attribute__((packed)) rtp_hdr_ext {
     uint16_t profile;           /* defined by profile */

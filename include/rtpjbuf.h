@@ -71,6 +71,12 @@ struct ers_frame {
     uint32_t ts_diff;
 };
 
+/*
+ * The anonymous union is the original's layout (fp->rtp.info.ts,
+ * fp->ers.ts_diff): standard C11 and C++; gcc -std=c99 -pedantic warns
+ * about it ("ISO C99 doesn't support unnamed structs/unions"). Compile as
+ * C11 (or gnu99) to include this header warning-free.
+ */
 struct rtp_frame {
     enum rtp_frame_type type;
     union {

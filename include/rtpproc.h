@@ -54,7 +54,8 @@
  * some VMs), so the worker takes at most one per 50 us: deadlines closer
  * together than that are served in one batch, each up to ~50 us late,
  * while an isolated deadline is served as soon as the kernel wakes the
- * worker. Environment variables read when a scheduler starts:
+ * worker. Environment variables, read by rtpproc_ctor() and by the
+ * rtpproc_get() call that starts the singleton:
  *   RTPSYNTH_PROC_MIN_WAKE_NS   that interval in ns (0: wake for every
  *                               deadline; at most 1 ms);
  *   RTPSYNTH_PROC_RT_PRIORITY   1..99: run the worker SCHED_FIFO at that

@@ -17,9 +17,11 @@
  *  - Send: rtpsrv_chan_send_pkt copies the packet into the channel's
  *    bounded output queue and returns at once; the worker sends queued
  *    packets to the channel's target (sendmmsg), in order. It is woken as
- *    soon as a channel goes from idle to having output, so a packet waits
- *    well under 1/tick_hz; tick_hz bounds the wait also when the socket's
- *    send buffer is momentarily full (then the worker retries every tick).
+ *    soon as a channel goes from idle to having output and sends at once:
+ *    no tick is involved. tick_hz only paces retries: a socket whose send
+ *    buffer is full (EAGAIN) is retried every 1/tick_hz s until it takes
+ *    the rest. Under overload (more packets than the machine moves) no
+ *    latency bound holds.
  *  - Under overload the worker stays fair: every round it serves each
  *    readable channel and each channel with output with a bounded batch
  *    (64 packets per direction), round-robin. Work is per active channel:
@@ -107,8 +109,9 @@ struct rtpsrv_chan_stats {
 };
 
 /*
- * Start a server and its worker thread. tick_hz: the output drain rate
- * (a queued packet waits at most 1/tick_hz s); 0 means 200.
+ * Start a server and its worker thread. tick_hz: how often a channel
+ * whose socket refused output (EAGAIN) is retried; queued output is
+ * otherwise sent as soon as it is queued (see "Send" above). 0 means 200.
  * Errors: -ENOMEM, -EMFILE / -ENFILE (no descriptor for epoll/eventfd),
  * -EAGAIN (no thread).
  */

@@ -13,6 +13,16 @@
  *
  * A handle is used by one thread at a time. All functions accept a NULL
  * handle and then do nothing (returning NULL, -1 or 0); the original crashes.
+ *
+ * Environment: the generator stamps each packet with the CPU's time-stamp
+ * counter where the kernel itself trusts it (clocksource tsc, constant and
+ * nonstop TSC) and converts stamps to time only in rsynth_resync. With
+ * RTPSYNTH_NO_TSC set (to any value) when the first generator of the
+ * process is created, it reads CLOCK_MONOTONIC per packet instead (as the
+ * original does). The choice is made once per process.
+ *
+ * The functions after the "rtpsynth-rs extensions" line at the end are new
+ * in rtpsynth-rs (random seeding, getters, packets with a given timestamp).
  */
 #ifndef RTPSYNTH_RTPSYNTH_H
 #define RTPSYNTH_RTPSYNTH_H
@@ -87,6 +97,62 @@ void rsynth_resync(void *ri, struct rsynth_seq *rsp);
  * wide; NULL restores random(). Safe to call from any thread.
  */
 void rsynth_set_randfunc(rsynth_randfunc_t func, void *arg);
+
+/*
+ * ---------------------------------------------------------------------------
+ * rtpsynth-rs extensions (not in librtpsynth 1.3.2)
+ *
+ * A program that uses these needs rtpsynth-rs; the functions above are
+ * unchanged by them and produce the same packets as before.
+ *
+ * Note on rsynth_ctor(): its three draws come from random() (or the
+ * function installed with rsynth_set_randfunc), and random() is never
+ * seeded by the library, exactly as in the original: every process that
+ * calls rsynth_ctor() without seeding random() itself sends the SAME SSRC,
+ * initial sequence number and timestamp (RFC 3550 wants them random, and
+ * two such senders into one session collide). Use rsynth_ctor_random() for
+ * new code.
+ * ---------------------------------------------------------------------------
+ */
+
+/*
+ * Like rsynth_ctor(), but the SSRC, the initial timestamp (& ~1) and the
+ * initial sequence number (& 0xffff) come from the OS random source
+ * (getrandom(2)), so they differ between processes and runs; random() and
+ * the function of rsynth_set_randfunc() are not used. Returns NULL when out
+ * of memory or when the OS random source fails. Free with rsynth_dtor().
+ */
+void *rsynth_ctor_random(int srate, int ptime);
+
+/* The generator's SSRC as a number (packets carry it in host byte order,
+ * see above). 0 for a NULL handle. Changes nothing. */
+uint32_t rsynth_get_ssrc(const void *ri);
+
+/* The sequence number the next packet will carry. 0 for a NULL handle.
+ * Changes nothing. */
+uint16_t rsynth_get_seq(const void *ri);
+
+/*
+ * The timestamp (low 32 bits) the next rsynth_next_pkt / _pa packet will
+ * carry: the stream's current media time. 0 for a NULL handle. Changes
+ * nothing.
+ */
+uint32_t rsynth_get_ts(const void *ri);
+
+/*
+ * Like rsynth_next_pkt_pa(), but the packet carries timestamp ts and the
+ * marker bit (marker != 0) given here: one packet in this generator's SSRC
+ * and sequence space with a timestamp of the caller's choosing, e.g. an
+ * RFC 4733 event packet interrupting the audio (see rtpevent.h). Only the
+ * sequence number advances: the timestamp counter, the pending marker of
+ * rsynth_set_mbt() and the time rsynth_resync() measures from are left as
+ * they were. pt, plen, buf, blen and pa mean what they mean for
+ * rsynth_next_pkt_pa(). Returns the packet length (12 + plen), or -1 when
+ * blen is too small, plen < 0, buf or the handle is NULL (nothing changes
+ * then).
+ */
+int rsynth_next_pkt_at(void *ri, int plen, int pt, uint32_t ts, int marker, char *buf,
+                       unsigned int blen, int pa);
 
 #ifdef __cplusplus
 }

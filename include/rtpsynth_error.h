@@ -7,9 +7,24 @@
 #define RTPSYNTH_ERROR_H
 #pragma once
 
+#include <errno.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/*
+ * What the errno-style APIs (rtpserver.h, rtpproc.h, rtputils.h, rtpopus.h
+ * and the round-2 headers) return, or store in *err, when the library
+ * caught a panic at its boundary: an internal bug, never bad input or a
+ * lack of memory. The call had no effect that can be relied on; the handle
+ * may still be closed. The drop-in functions keep the original's values.
+ *
+ * Environment: with RTPSYNTH_ABORT_ON_PANIC set (to any value) such a
+ * panic aborts the process instead (read when a panic is caught; for tests
+ * and fuzzing, where a panic must not pass as an error value).
+ */
+#define RTPSYNTH_EPANIC (-ENOTRECOVERABLE)
 
 /*
  * Static, never NULL text for any error value this library returns:

@@ -9,9 +9,25 @@
 //! first stamp) to now; since that interval contains the measured pause, the
 //! absolute error of the pause is bounded by the jitter of two clock reads
 //! (well under a microsecond), whatever the pause's length.
-//! Elsewhere stamps are plain CLOCK_MONOTONIC nanoseconds.
+//! Elsewhere, or when `ClockConfig::allow_tsc` is off (the C library's
+//! `RTPSYNTH_NO_TSC`), stamps are plain CLOCK_MONOTONIC nanoseconds.
 
 use std::sync::OnceLock;
+
+/// How stamps are taken. Process-wide: fixed by the first `configure` (or,
+/// without one, the first stamp, with the defaults) and never changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClockConfig {
+    /// Use the CPU's time-stamp counter where the kernel itself trusts it
+    /// (default); `false`: every stamp reads CLOCK_MONOTONIC.
+    pub allow_tsc: bool,
+}
+
+impl Default for ClockConfig {
+    fn default() -> Self {
+        ClockConfig { allow_tsc: true }
+    }
+}
 
 /// Nanoseconds of CLOCK_MONOTONIC.
 pub fn monotonic_ns() -> u64 {
@@ -33,19 +49,28 @@ struct Anchor {
     ns: u64,
 }
 
+static ANCHOR: OnceLock<Option<Anchor>> = OnceLock::new();
+
+fn make_anchor(cfg: ClockConfig) -> Option<Anchor> {
+    if !cfg.allow_tsc || !tsc_trusted() {
+        return None;
+    }
+    let ns = monotonic_ns();
+    Some(Anchor {
+        tsc: read_tsc()?,
+        ns,
+    })
+}
+
 /// `Some(anchor)` when TSC stamps are in use.
 fn tsc_anchor() -> Option<Anchor> {
-    static ANCHOR: OnceLock<Option<Anchor>> = OnceLock::new();
-    *ANCHOR.get_or_init(|| {
-        if !tsc_trusted() {
-            return None;
-        }
-        let ns = monotonic_ns();
-        Some(Anchor {
-            tsc: read_tsc()?,
-            ns,
-        })
-    })
+    *ANCHOR.get_or_init(|| make_anchor(ClockConfig::default()))
+}
+
+/// Fix the process-wide `ClockConfig` from `cfg()` unless it is already
+/// fixed (`cfg` is then not called). Call before the first stamp.
+pub fn configure(cfg: impl FnOnce() -> ClockConfig) {
+    ANCHOR.get_or_init(|| make_anchor(cfg()));
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -60,7 +85,7 @@ fn read_tsc() -> Option<u64> {
 }
 
 fn tsc_trusted() -> bool {
-    if cfg!(not(target_arch = "x86_64")) || std::env::var_os("RTPSYNTH_NO_TSC").is_some() {
+    if cfg!(not(target_arch = "x86_64")) {
         return false;
     }
     let src =

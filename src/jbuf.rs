@@ -3,19 +3,36 @@
 //! Received packets get a 64-bit logical sequence number (`lseq`) that keeps
 //! counting across 16-bit wraps; they are released in `lseq` order, and a gap
 //! is released as one erasure covering the missing range. The buffer is a
-//! sorted ring (`VecDeque`) instead of the original's linked list: insertion
-//! is a binary search plus a short move near the tail where reordered packets
-//! land, and the in-order case never touches it. Every decision, counter and
+//! sorted ring (`jbuf::ring::Ring`, a fixed-capacity circular array) instead
+//! of the original's linked list: insertion is a binary search plus a short
+//! move near the tail where reordered packets land, and the in-order case
+//! never touches it. Every decision, counter and
 //! output order is the original's; where the original would `abort()` on a
 //! broken internal invariant (reachable only with hostile sequence numbers),
 //! this code carries on with the general rule and never panics.
 //!
 //! The buffer is generic over the item carried with each packet, so the C
 //! layer can move its own heap frames through it and the core stays safe.
+//! `udp_in` is the original's whole per-datagram step (purge, parse,
+//! insert); the C shim and every test go through it.
 
 mod ring;
 
 use ring::Ring;
+
+use crate::rtp::{self, ParseError, Parsed};
+
+/// Why `udp_in` did not take a datagram in. What it released before
+/// failing (a purged stale tail) has still gone to the sink, as in the
+/// original.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputError {
+    /// No item could be made for the datagram (`new_item` returned None:
+    /// the C layer's allocation failed).
+    NoMemory,
+    /// The datagram is not a valid RTP packet.
+    Parse(ParseError),
+}
 
 /// "Nothing yet" marker for `last_lseq` and `last_max_lseq`.
 const UNSET: u64 = u64::MAX;
@@ -102,7 +119,7 @@ impl<T> JitterBuffer<T> {
     /// it up once it has been passed over `capacity` times: it is too far
     /// ahead to ever be released in order. The original runs this at the
     /// start of every `udp_in`, before the datagram is even parsed.
-    pub fn purge_stale_tail(&mut self) -> Option<Frame<T>> {
+    fn purge_stale_tail(&mut self) -> Option<Frame<T>> {
         if self.pending.is_empty() || (self.pending.len() as u32) < self.capacity.wrapping_sub(1) {
             return None;
         }
@@ -118,8 +135,33 @@ impl<T> JitterBuffer<T> {
         Some(f)
     }
 
-    /// Take in one parsed packet.
-    pub fn insert<S: Sink<T>>(&mut self, seq: u16, ts: u32, item: T, sink: &mut S) {
+    /// Take in one datagram, in the original's order: age the stale tail
+    /// (a purged frame goes to the sink as its own drop run), get an item
+    /// for the datagram from `new_item`, parse it, let `fill` record the
+    /// parse in the item, then file the packet (`insert`). The item is
+    /// made before the parse (as the original mallocs its frame first) so
+    /// that the C layer can parse straight into its frame.
+    #[inline]
+    pub fn udp_in<S: Sink<T>>(
+        &mut self,
+        datagram: &[u8],
+        new_item: impl FnOnce() -> Option<T>,
+        fill: impl FnOnce(&mut T, &Parsed),
+        sink: &mut S,
+    ) -> Result<(), InputError> {
+        if let Some(stale) = self.purge_stale_tail() {
+            sink.drop_run();
+            sink.dropped(stale);
+        }
+        let mut item = new_item().ok_or(InputError::NoMemory)?;
+        let p = rtp::parse(datagram).map_err(InputError::Parse)?;
+        fill(&mut item, &p);
+        self.insert(p.seq, p.ts, item, sink);
+        Ok(())
+    }
+
+    /// Take in one parsed packet (the last step of `udp_in`).
+    fn insert<S: Sink<T>>(&mut self, seq: u16, ts: u32, item: T, sink: &mut S) {
         let mut lseq = self.lseq_mask | seq as u64;
         let warm_up = self.last_lseq == UNSET;
         if self.last_max_lseq == UNSET && self.pending.is_empty() {

@@ -1,7 +1,15 @@
 //! rtpsynth: a Rust implementation of librtpsynth shipped as a C library.
 //!
-//! The modules outside `ffi` are safe Rust and know nothing about C; `ffi`
-//! is the thin C ABI (one file per public header).
+//! The core modules (`rtp`, `synth`, `jbuf`, `proc`, `server`, `codec`,
+//! `clock`) hold all the RTP logic, with typed Rust errors and settings
+//! structs; they use no C strings, C handles or C callbacks and read no
+//! environment variables. They do call the OS directly where std has no
+//! wrapper (clock_gettime, futexes, epoll and socket calls, all `unsafe`
+//! confined to `clock.rs`, `proc/sys.rs` and `server/sys.rs`), and the
+//! server still exchanges `libc` socket addresses. `ffi` is the thin C ABI
+//! (one file per public header): it checks pointers, converts types, reads
+//! the documented environment knobs, calls the core and maps its errors to
+//! the C conventions.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -9,6 +17,7 @@ pub mod clock;
 pub mod codec;
 pub mod jbuf;
 pub mod proc;
+pub mod rtcp;
 pub mod rtp;
 pub mod server;
 pub mod synth;

@@ -50,12 +50,39 @@ impl Synth {
     /// With `filled`, `buf` holds the payload at offset 0 and it is moved
     /// behind the header; without, the payload is zeroed. Everything after
     /// the packet up to `buf.len()` is zeroed.
+    #[inline]
     pub fn next_into(
         &mut self,
         plen: usize,
         pt: i32,
         buf: &mut [u8],
         filled: bool,
+    ) -> Option<usize> {
+        self.place(plen, buf, filled, |s| s.next_header(pt))
+    }
+
+    /// Like `next_into`, but the packet carries the caller's timestamp and
+    /// marker bit (see `next_header_at`).
+    #[inline]
+    pub fn next_into_at(
+        &mut self,
+        plen: usize,
+        pt: i32,
+        ts: u32,
+        marker: bool,
+        buf: &mut [u8],
+        filled: bool,
+    ) -> Option<usize> {
+        self.place(plen, buf, filled, |s| s.next_header_at(pt, ts, marker))
+    }
+
+    #[inline]
+    fn place(
+        &mut self,
+        plen: usize,
+        buf: &mut [u8],
+        filled: bool,
+        header: impl FnOnce(&mut Self) -> [u8; RTP_HDR_LEN],
     ) -> Option<usize> {
         let hl = RTP_HDR_LEN;
         let rs = hl.checked_add(plen)?;
@@ -68,7 +95,7 @@ impl Synth {
         } else {
             buf[hl..].fill(0);
         }
-        buf[..hl].copy_from_slice(&self.next_header(pt));
+        buf[..hl].copy_from_slice(&header(self));
         Some(rs)
     }
 
@@ -77,7 +104,7 @@ impl Synth {
     #[inline]
     pub fn next_header(&mut self, pt: i32) -> [u8; RTP_HDR_LEN] {
         let mut h = [0u8; RTP_HDR_LEN];
-        self.write_header(pt, &mut h);
+        self.write_header(pt, self.l.ts as u32, self.marker, &mut h);
         self.marker = false;
         self.l.seq = self.l.seq.wrapping_add(1);
         self.l.ts = self.l.ts.wrapping_add(self.ts_inc as i64 as u64);
@@ -85,13 +112,42 @@ impl Synth {
         h
     }
 
+    /// Produce a header in this generator's SSRC and sequence space with the
+    /// caller's timestamp and marker bit (an RFC 4733 event packet inside an
+    /// audio stream). Only the sequence number advances: the timestamp
+    /// counter, the pending marker of `set_marker` and the time of the last
+    /// packet that `resync` measures from stay as they are.
     #[inline]
-    fn write_header(&self, pt: i32, h: &mut [u8]) {
+    pub fn next_header_at(&mut self, pt: i32, ts: u32, marker: bool) -> [u8; RTP_HDR_LEN] {
+        let mut h = [0u8; RTP_HDR_LEN];
+        self.write_header(pt, ts, marker, &mut h);
+        self.l.seq = self.l.seq.wrapping_add(1);
+        h
+    }
+
+    #[inline]
+    fn write_header(&self, pt: i32, ts: u32, marker: bool, h: &mut [u8]) {
         h[0] = 0x80;
-        h[1] = ((self.marker as u8) << 7) | (pt as u8 & 0x7f);
+        h[1] = ((marker as u8) << 7) | (pt as u8 & 0x7f);
         h[2..4].copy_from_slice(&(self.l.seq as u16).to_be_bytes());
-        h[4..8].copy_from_slice(&(self.l.ts as u32).to_be_bytes());
+        h[4..8].copy_from_slice(&ts.to_be_bytes());
         h[8..12].copy_from_slice(&self.ssrc.to_ne_bytes());
+    }
+
+    /// The SSRC, as a number (packets carry it in host byte order).
+    pub fn ssrc(&self) -> u32 {
+        self.ssrc
+    }
+
+    /// The sequence number the next packet will carry.
+    pub fn next_seq(&self) -> u16 {
+        self.l.seq as u16
+    }
+
+    /// The timestamp the next `next_header` packet will carry (the current
+    /// media time of the stream).
+    pub fn next_ts(&self) -> u32 {
+        self.l.ts as u32
     }
 
     /// Advance the timestamp as if `npkts` packets had been sent.
@@ -184,5 +240,60 @@ mod tests {
         // (plus the time from construction to t0, well under 1 ms)
         let max = (t1 - t0) * 16 / 1_000_000 + 16;
         assert!(adv >= 160 && adv <= max, "advanced {adv}, max {max}");
+    }
+
+    #[test]
+    fn packet_at_advances_sequence_only() {
+        let mut s = Synth::new(8000, 20, seq_rand());
+        assert_eq!(s.ssrc(), 0x11223344);
+        assert_eq!(s.next_seq(), 0x2345);
+        assert_eq!(s.next_ts(), 0xaabbccdc);
+        let mut b = [0xffu8; 20];
+        b[..4].copy_from_slice(&[9, 8, 7, 6]);
+        assert_eq!(
+            s.next_into_at(4, 101, 0x01020304, true, &mut b, true),
+            Some(16)
+        );
+        assert_eq!(&b[..4], &[0x80, 0x80 | 101, 0x23, 0x45]);
+        assert_eq!(&b[4..8], &[1, 2, 3, 4]);
+        assert_eq!(&b[8..12], &0x11223344u32.to_ne_bytes());
+        assert_eq!(&b[12..], &[9, 8, 7, 6, 0, 0, 0, 0]);
+        assert_eq!(s.next_seq(), 0x2346);
+        assert_eq!(s.next_ts(), 0xaabbccdc);
+        // the pending first-packet marker is neither used nor cleared
+        let h = s.next_header_at(101, 5, false);
+        assert_eq!(h[1], 101);
+        assert_eq!(&h[4..8], &5u32.to_be_bytes());
+        let h = s.next_header(0);
+        assert_eq!(&h[..4], &[0x80, 0x80, 0x23, 0x47]);
+        assert_eq!(&h[4..8], &0xaabbccdcu32.to_be_bytes());
+        assert_eq!(s.next_ts(), 0xaabbccdc + 160);
+        // too small: nothing moves
+        let before = s.state();
+        assert_eq!(s.next_into_at(9, 0, 0, false, &mut b, false), None);
+        assert_eq!(s.state(), before);
+    }
+
+    #[test]
+    fn audio_unchanged_by_interleaved_packets_at() {
+        // b sends an extra packet_at after every audio packet: b's audio
+        // headers equal a's except that they take every other seq number
+        let mut a = Synth::new(48000, 30, seq_rand());
+        let mut b = Synth::new(48000, 30, seq_rand());
+        for i in 0..10u16 {
+            let ha = a.next_header(8);
+            let hb = b.next_header(8);
+            assert_eq!(
+                u16::from_be_bytes([hb[2], hb[3]]),
+                0x2345u16.wrapping_add(2 * i)
+            );
+            assert_eq!(
+                u16::from_be_bytes([ha[2], ha[3]]),
+                0x2345u16.wrapping_add(i)
+            );
+            assert_eq!((&ha[..2], &ha[4..]), (&hb[..2], &hb[4..]));
+            b.next_header_at(101, 7, false);
+            assert_eq!(a.state().ts, b.state().ts);
+        }
     }
 }

@@ -15,8 +15,8 @@
 //! from that point the original has no behaviour to copy, so the comparison
 //! of that stream stops there and only "no panic" is checked for the rest.
 //!
-//! The property test drives `rtpsynth::jbuf::JitterBuffer` exactly as the C
-//! shim `rtpjbuf_udp_in` does (purge the stale tail, parse, insert) and the
+//! The property test drives `rtpsynth::jbuf::JitterBuffer::udp_in` (the call
+//! the C shim `rtpjbuf_udp_in` makes: purge the stale tail, parse, insert) and the
 //! model side by side on random streams with reordering, duplicates, loss,
 //! sequence wrap (starts near 65535), huge jumps, timestamp jumps, corrupted
 //! datagrams and flushes, across capacities 1..=64, and asserts identical
@@ -30,7 +30,7 @@
 //! sweep, default 3000).
 
 use proptest::prelude::*;
-use rtpsynth::jbuf::{Erasure, Frame, JitterBuffer, Sink};
+use rtpsynth::jbuf::{Erasure, Frame, InputError, JitterBuffer, Sink};
 
 // ---------------------------------------------------------------- the model
 
@@ -395,19 +395,13 @@ impl VecSink {
     }
 }
 
-/// What `rtpjbuf_udp_in` does around the core.
+/// The core's `udp_in`, the same call `rtpjbuf_udp_in` makes.
 fn real_udp_in(jb: &mut JitterBuffer<u32>, data: &[u8], id: u32) -> Out {
     let mut sink = VecSink::default();
-    if let Some(stale) = jb.purge_stale_tail() {
-        sink.drop_run();
-        sink.dropped(stale);
-    }
-    match rtpsynth::rtp::parse(data) {
-        Err(e) => sink.finish(e.kind.code()),
-        Ok(p) => {
-            jb.insert(p.seq, p.ts, id, &mut sink);
-            sink.finish(0)
-        }
+    match jb.udp_in(data, || Some(id), |_, _| {}, &mut sink) {
+        Ok(()) => sink.finish(0),
+        Err(InputError::Parse(e)) => sink.finish(e.kind.code()),
+        Err(InputError::NoMemory) => unreachable!("the item is always made"),
     }
 }
 

@@ -78,13 +78,25 @@ fn sample_rate(srate: i32) -> Result<SampleRate, OpusError> {
     })
 }
 
-fn application(app: i32) -> Result<Application, OpusError> {
-    Ok(match app {
-        ffi::OPUS_APPLICATION_VOIP => Application::Voip,
-        ffi::OPUS_APPLICATION_AUDIO => Application::Audio,
-        ffi::OPUS_APPLICATION_RESTRICTED_LOWDELAY => Application::LowDelay,
-        _ => return Err(OpusError::BadArg),
-    })
+/// What the encoder is tuned for (libopus's "application").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum App {
+    /// Speech: best intelligibility at low rates.
+    Voip,
+    /// Music and mixed content.
+    Audio,
+    /// Lowest delay: CELT only.
+    LowDelay,
+}
+
+impl From<App> for Application {
+    fn from(a: App) -> Self {
+        match a {
+            App::Voip => Application::Voip,
+            App::Audio => Application::Audio,
+            App::LowDelay => Application::LowDelay,
+        }
+    }
 }
 
 fn channels(ch: i32) -> Result<Channels, OpusError> {
@@ -108,12 +120,12 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// `application`: 2048 VOIP, 2049 AUDIO, 2051 RESTRICTED_LOWDELAY.
-    pub fn new(srate: i32, ch: i32, app: i32) -> Result<Self, OpusError> {
+    /// An encoder at `srate` (8000, 12000, 16000, 24000 or 48000) for 1 or
+    /// 2 channels.
+    pub fn new(srate: i32, ch: i32, app: App) -> Result<Self, OpusError> {
         let rate = sample_rate(srate)?;
         let chans = channels(ch)?;
-        let app = application(app)?;
-        let enc = OpusEncoder::new(rate, chans, app)?;
+        let enc = OpusEncoder::new(rate, chans, app.into())?;
         Ok(Encoder {
             enc,
             srate,
@@ -262,13 +274,21 @@ mod tests {
 
     #[test]
     fn bad_arguments() {
-        assert_eq!(Encoder::new(44100, 1, 2048).err(), Some(OpusError::BadArg));
-        assert_eq!(Encoder::new(48000, 3, 2048).err(), Some(OpusError::BadArg));
-        assert_eq!(Encoder::new(48000, 0, 2048).err(), Some(OpusError::BadArg));
-        assert_eq!(Encoder::new(48000, 1, 1234).err(), Some(OpusError::BadArg));
+        assert_eq!(
+            Encoder::new(44100, 1, App::Voip).err(),
+            Some(OpusError::BadArg)
+        );
+        assert_eq!(
+            Encoder::new(48000, 3, App::Voip).err(),
+            Some(OpusError::BadArg)
+        );
+        assert_eq!(
+            Encoder::new(48000, 0, App::Voip).err(),
+            Some(OpusError::BadArg)
+        );
         assert_eq!(Decoder::new(22050, 1).err(), Some(OpusError::BadArg));
         assert_eq!(Decoder::new(8000, -1).err(), Some(OpusError::BadArg));
-        let mut e = Encoder::new(48000, 1, 2048).unwrap();
+        let mut e = Encoder::new(48000, 1, App::Voip).unwrap();
         assert_eq!(e.set(Setting::Complexity, 11), Err(OpusError::BadArg));
         assert_eq!(e.set(Setting::PacketLossPerc, 101), Err(OpusError::BadArg));
         assert_eq!(e.set(Setting::Complexity, 5), Ok(()));
@@ -286,7 +306,7 @@ mod tests {
     #[test]
     fn round_trip_and_conceal() {
         for &(rate, ch) in &[(48000, 1), (16000, 2), (8000, 1), (12000, 1), (24000, 2)] {
-            let mut e = Encoder::new(rate, ch, 2049).unwrap();
+            let mut e = Encoder::new(rate, ch, App::Audio).unwrap();
             let mut d = Decoder::new(rate, ch).unwrap();
             let f = rate as usize / 50;
             let mut pkt = [0u8; 1500];

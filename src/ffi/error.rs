@@ -29,7 +29,7 @@ fn errno_text(e: c_int) -> &'static CStr {
     match e {
         libc::EINVAL => c"invalid argument",
         libc::ENOMEM => c"out of memory",
-        libc::ENOBUFS => c"queue full",
+        libc::ENOBUFS => c"no room: queue full or output buffer too small",
         libc::EADDRINUSE => c"address already in use",
         libc::EADDRNOTAVAIL => c"address not available",
         libc::EAFNOSUPPORT => c"address family not supported",
@@ -51,6 +51,7 @@ fn errno_text(e: c_int) -> &'static CStr {
         libc::EPROTO => c"protocol or internal codec error",
         libc::EBADF => c"bad or closed handle",
         libc::ECANCELED => c"operation canceled",
+        libc::ENOTRECOVERABLE => c"internal error in rtpsynth (a bug: please report it)",
         _ => c"unknown error",
     }
 }
@@ -90,7 +91,14 @@ mod tests {
             let k = parser_kind(code).unwrap();
             assert_eq!(describe(code), k.describe());
         }
-        assert_eq!(describe(-libc::ENOBUFS).to_str().unwrap(), "queue full");
+        assert_eq!(
+            describe(-libc::ENOBUFS).to_str().unwrap(),
+            "no room: queue full or output buffer too small"
+        );
+        assert!(describe(crate::ffi::EPANIC)
+            .to_str()
+            .unwrap()
+            .starts_with("internal error"));
         assert_eq!(describe(12345).to_str().unwrap(), "unknown error");
         assert_eq!(describe(i32::MIN).to_str().unwrap(), "unknown error");
     }

@@ -7,8 +7,10 @@ use std::ffi::{c_int, c_uint, c_void};
 use std::ptr::{self, NonNull};
 
 use super::error::{RJB_EINVAL, RJB_ENOMEM};
-use super::rtp::{parse_into, rtp_info, RTP_PARSER_OK};
-use crate::jbuf::{Erasure, Frame, JitterBuffer, Sink};
+use super::handle::{boxed_handle, ffi_dtor, to_boxed_mut_ptr, try_mut};
+use super::rtp::{rtp_info, store_parsed};
+use crate::jbuf::{Erasure, Frame, InputError, JitterBuffer, Sink};
+use crate::rtp::Parsed;
 
 pub const RFT_RTP: c_int = 0;
 pub const RFT_ERS: c_int = 1;
@@ -179,6 +181,7 @@ impl<'a> ListSink<'a> {
             unsafe { (*self.run_tail).next = self.drop };
             self.drop = self.run;
             self.run = ptr::null_mut();
+            self.run_tail = ptr::null_mut();
         }
     }
 
@@ -207,15 +210,7 @@ impl Sink<HeapFrame> for ListSink<'_> {
     }
 
     fn ready(&mut self, f: Frame<HeapFrame>) {
-        let p = HeapFrame::release(f);
-        if self.ready_tail.is_null() {
-            self.ready = p;
-        } else {
-            // SAFETY: ready_tail is the erasure frame or a frame released in
-            // this call; both are valid.
-            unsafe { (*self.ready_tail).next = p };
-        }
-        self.ready_tail = p;
+        append(&mut self.ready, &mut self.ready_tail, HeapFrame::release(f));
     }
 
     fn drop_run(&mut self) {
@@ -223,15 +218,21 @@ impl Sink<HeapFrame> for ListSink<'_> {
     }
 
     fn dropped(&mut self, f: Frame<HeapFrame>) {
-        let p = HeapFrame::release(f);
-        if self.run.is_null() {
-            self.run = p;
-        } else {
-            // SAFETY: run_tail was released in this call.
-            unsafe { (*self.run_tail).next = p };
-        }
-        self.run_tail = p;
+        append(&mut self.run, &mut self.run_tail, HeapFrame::release(f));
     }
+}
+
+/// Append `p` to the list `head`..`tail`.
+#[inline(always)]
+fn append(head: &mut *mut rtp_frame, tail: &mut *mut rtp_frame, p: *mut rtp_frame) {
+    if head.is_null() {
+        *head = p;
+    } else {
+        // SAFETY: with a non-empty list, tail is the erasure frame or a
+        // frame released in this call; both are valid.
+        unsafe { (**tail).next = p };
+    }
+    *tail = p;
 }
 
 const fn failed(error: c_int) -> rjb_udp_in_r {
@@ -242,11 +243,10 @@ const fn failed(error: c_int) -> rjb_udp_in_r {
     }
 }
 
-fn instance<'a>(p: *mut c_void) -> Option<&'a mut Instance> {
-    // SAFETY: non-NULL handles come from rtpjbuf_ctor and are used by one
-    // thread at a time, as with the original.
-    unsafe { p.cast::<Instance>().as_mut() }
-}
+/// What the drop-in's `void *` jitter-buffer handle points to.
+enum rtpjbuf_inst {}
+
+boxed_handle!(rtpjbuf_inst => Instance);
 
 /// Create a jitter buffer holding up to `capacity` packets. Capacity 0
 /// returns NULL (the original accepts it and then grows without bound).
@@ -267,10 +267,10 @@ pub extern "C" fn rtpjbuf_ctor(capacity: c_uint) -> *mut c_void {
             },
             next: ptr::null_mut(),
         };
-        Box::into_raw(Box::new(Instance {
+        to_boxed_mut_ptr::<rtpjbuf_inst>(Instance {
             core: JitterBuffer::new(capacity),
             ers,
-        }))
+        })
         .cast()
     })
 }
@@ -281,12 +281,7 @@ pub extern "C" fn rtpjbuf_ctor(capacity: c_uint) -> *mut c_void {
 /// `rjbp` must be NULL or a live handle from `rtpjbuf_ctor`.
 #[no_mangle]
 pub unsafe extern "C" fn rtpjbuf_dtor(rjbp: *mut c_void) {
-    super::ffi_boundary!((), {
-        if !rjbp.is_null() {
-            // SAFETY: came from Box::into_raw in rtpjbuf_ctor.
-            drop(unsafe { Box::from_raw(rjbp.cast::<Instance>()) });
-        }
-    })
+    ffi_dtor!(rjbp.cast::<rtpjbuf_inst>())
 }
 
 /// Free an RTP frame from `ready` or `drop` (free(); NULL is fine). Erasure
@@ -321,53 +316,48 @@ pub unsafe extern "C" fn rtpjbuf_udp_in(
     size: usize,
 ) -> rjb_udp_in_r {
     super::ffi_boundary!(failed(RJB_EINVAL), {
-        let Some(inst) = instance(rjbp) else {
-            return failed(RJB_EINVAL);
-        };
+        let inst = try_mut!(rjbp.cast::<rtpjbuf_inst>(), failed(RJB_EINVAL));
         // SAFETY: a non-NULL `data` has `size` readable bytes per the contract.
         let Some(bytes) = (unsafe { super::bytes(data, size) }) else {
             return failed(RJB_EINVAL);
         };
         let Instance { core, ers } = inst;
         let mut sink = ListSink::new(ers);
-        if let Some(stale) = core.purge_stale_tail() {
-            sink.drop_run();
-            sink.dropped(stale);
-        }
-        let Some(block) = frame_cache::take() else {
-            return sink.finish(RJB_ENOMEM);
+        let new_frame = || {
+            let block = frame_cache::take()?;
+            let p = block.as_ptr();
+            // Fields are stored in place: building the frame elsewhere and
+            // copying it in costs store-forwarding stalls on every packet.
+            // SAFETY: `p` is a writable, frame-sized block we own; zero is a
+            // valid value for every field, and the union member set is `rtp`.
+            unsafe {
+                ptr::write_bytes(p, 0, 1);
+                (*p).type_ = RFT_RTP;
+                (*p).body.rtp.data = data;
+            }
+            Some(HeapFrame(block))
         };
-        let p = block.as_ptr();
-        // Fields are stored in place: building the frame elsewhere and
-        // copying it in costs store-forwarding stalls on every packet.
-        // SAFETY: `p` is a writable, frame-sized block we own; zero is a
-        // valid value for every field, and the union member set is `rtp`.
-        unsafe {
-            ptr::write_bytes(p, 0, 1);
-            (*p).type_ = RFT_RTP;
-            (*p).body.rtp.data = data;
-        }
-        let mut hf = HeapFrame(block);
-        // SAFETY: the union's `rtp` member was just written.
-        let info = unsafe { &mut hf.get().body.rtp.info };
-        let perr = parse_into(bytes, info);
-        if perr != RTP_PARSER_OK {
-            drop(hf);
-            return sink.finish(perr);
-        }
-        let (seq, ts) = (info.seq, info.ts);
-        core.insert(seq, ts, hf, &mut sink);
-        sink.finish(0)
+        let fill = |hf: &mut HeapFrame, parsed: &Parsed| {
+            // SAFETY: `new_frame` made the union's `rtp` member the live one.
+            store_parsed(unsafe { &mut hf.get().body.rtp.info }, parsed);
+        };
+        let error = match core.udp_in(bytes, new_frame, fill, &mut sink) {
+            Ok(()) => 0,
+            Err(InputError::NoMemory) => RJB_ENOMEM,
+            Err(InputError::Parse(e)) => e.kind.code(),
+        };
+        sink.finish(error)
     })
 }
 
 /// Release everything held; see rtpjbuf.h.
+///
+/// # Safety
+/// `rjbp` must be NULL or a live handle from `rtpjbuf_ctor`.
 #[no_mangle]
-pub extern "C" fn rtpjbuf_flush(rjbp: *mut c_void) -> rjb_udp_in_r {
+pub unsafe extern "C" fn rtpjbuf_flush(rjbp: *mut c_void) -> rjb_udp_in_r {
     super::ffi_boundary!(failed(RJB_EINVAL), {
-        let Some(inst) = instance(rjbp) else {
-            return failed(RJB_EINVAL);
-        };
+        let inst = try_mut!(rjbp.cast::<rtpjbuf_inst>(), failed(RJB_EINVAL));
         let Instance { core, ers } = inst;
         let mut sink = ListSink::new(ers);
         core.flush(&mut sink);

@@ -3,11 +3,12 @@
 #![allow(non_camel_case_types)]
 
 use std::ffi::c_int;
-use std::ptr;
 use std::slice;
 
+use super::handle::{boxed_handle, ffi_ctor, ffi_dtor, try_mut};
 use super::rtpjbuf::ers_frame;
-use crate::codec::opus::{max_frame, Decoder, Encoder, OpusError, Setting};
+use super::EPANIC;
+use crate::codec::opus::{max_frame, App, Decoder, Encoder, OpusError, Setting};
 
 /// `RTPOPUS_*` setting names: libopus's OPUS_SET_*_REQUEST values.
 pub const RTPOPUS_BITRATE: c_int = 4002;
@@ -16,15 +17,24 @@ pub const RTPOPUS_INBAND_FEC: c_int = 4012;
 pub const RTPOPUS_PACKET_LOSS_PERC: c_int = 4014;
 pub const RTPOPUS_DTX: c_int = 4016;
 
+/// libopus's OPUS_APPLICATION_* values, as rtpopus.h documents them.
+const APP_VOIP: c_int = 2048;
+const APP_AUDIO: c_int = 2049;
+const APP_RESTRICTED_LOWDELAY: c_int = 2051;
+
 /// Opaque encoder handle.
 pub struct rtpopus_enc {
-    core: Encoder,
+    _private: [u8; 0],
 }
+
+boxed_handle!(rtpopus_enc => Encoder);
 
 /// Opaque decoder handle.
 pub struct rtpopus_dec {
-    core: Decoder,
+    _private: [u8; 0],
 }
+
+boxed_handle!(rtpopus_dec => Decoder);
 
 fn errno(e: OpusError) -> c_int {
     -match e {
@@ -48,24 +58,15 @@ pub unsafe extern "C" fn rtpopus_enc_ctor(
     application: c_int,
     err: *mut c_int,
 ) -> *mut rtpopus_enc {
-    super::ffi_boundary!(
-        {
-            super::set_err(err, -libc::ENOMEM);
-            ptr::null_mut()
-        },
-        {
-            match Encoder::new(srate, channels, application) {
-                Ok(core) => {
-                    super::set_err(err, 0);
-                    Box::into_raw(Box::new(rtpopus_enc { core }))
-                }
-                Err(e) => {
-                    super::set_err(err, errno(e));
-                    ptr::null_mut()
-                }
-            }
-        }
-    )
+    ffi_ctor!(err, {
+        let app = match application {
+            APP_VOIP => App::Voip,
+            APP_AUDIO => App::Audio,
+            APP_RESTRICTED_LOWDELAY => App::LowDelay,
+            _ => return Err(-libc::EINVAL),
+        };
+        Encoder::new(srate, channels, app).map_err(errno)
+    })
 }
 
 /// Change one encoder setting.
@@ -74,11 +75,8 @@ pub unsafe extern "C" fn rtpopus_enc_ctor(
 /// `e` is NULL or a live encoder handle.
 #[no_mangle]
 pub unsafe extern "C" fn rtpopus_enc_set(e: *mut rtpopus_enc, param: c_int, value: c_int) -> c_int {
-    super::ffi_boundary!(-libc::EINVAL, {
-        // SAFETY: non-NULL handles come from rtpopus_enc_ctor; one thread at a time.
-        let Some(e) = (unsafe { e.as_mut() }) else {
-            return -libc::EINVAL;
-        };
+    super::ffi_boundary!(EPANIC, {
+        let e = try_mut!(e, -libc::EINVAL);
         let what = match param {
             RTPOPUS_BITRATE => Setting::Bitrate,
             RTPOPUS_COMPLEXITY => Setting::Complexity,
@@ -87,7 +85,7 @@ pub unsafe extern "C" fn rtpopus_enc_set(e: *mut rtpopus_enc, param: c_int, valu
             RTPOPUS_DTX => Setting::Dtx,
             _ => return -libc::EINVAL,
         };
-        match e.core.set(what, value) {
+        match e.set(what, value) {
             Ok(()) => 0,
             Err(x) => errno(x),
         }
@@ -107,27 +105,24 @@ pub unsafe extern "C" fn rtpopus_encode(
     out: *mut u8,
     out_cap: usize,
 ) -> c_int {
-    super::ffi_boundary!(-libc::EINVAL, {
-        // SAFETY: non-NULL handles come from rtpopus_enc_ctor; one thread at a time.
-        let Some(e) = (unsafe { e.as_mut() }) else {
-            return -libc::EINVAL;
-        };
+    super::ffi_boundary!(EPANIC, {
+        let e = try_mut!(e, -libc::EINVAL);
         if pcm.is_null() || out.is_null() || frame_size <= 0 {
             return -libc::EINVAL;
         }
         let fs = frame_size as usize;
-        if fs > max_frame(e.core.sample_rate()) {
+        if fs > max_frame(e.sample_rate()) {
             return -libc::EINVAL;
         }
         if out_cap == 0 {
             return -libc::ENOBUFS;
         }
         // SAFETY: per the contract; fs * channels is at most 11520.
-        let pcm = unsafe { slice::from_raw_parts(pcm, fs * e.core.channels()) };
+        let pcm = unsafe { slice::from_raw_parts(pcm, fs * e.channels()) };
         // SAFETY: non-NULL with out_cap writable bytes per the contract;
         // libopus never writes more than 1275 * 3 + 7 bytes, capped below.
         let out = unsafe { slice::from_raw_parts_mut(out, out_cap.min(1 << 16)) };
-        match e.core.encode(pcm, out) {
+        match e.encode(pcm, out) {
             Ok(n) => n as c_int,
             Err(x) => errno(x),
         }
@@ -140,12 +135,7 @@ pub unsafe extern "C" fn rtpopus_encode(
 /// `e` is NULL or a live handle, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn rtpopus_enc_dtor(e: *mut rtpopus_enc) {
-    super::ffi_boundary!((), {
-        if !e.is_null() {
-            // SAFETY: came from Box::into_raw in rtpopus_enc_ctor.
-            drop(unsafe { Box::from_raw(e) });
-        }
-    })
+    ffi_dtor!(e)
 }
 
 /// New decoder; NULL on error with the error in *err.
@@ -158,24 +148,7 @@ pub unsafe extern "C" fn rtpopus_dec_ctor(
     channels: c_int,
     err: *mut c_int,
 ) -> *mut rtpopus_dec {
-    super::ffi_boundary!(
-        {
-            super::set_err(err, -libc::ENOMEM);
-            ptr::null_mut()
-        },
-        {
-            match Decoder::new(srate, channels) {
-                Ok(core) => {
-                    super::set_err(err, 0);
-                    Box::into_raw(Box::new(rtpopus_dec { core }))
-                }
-                Err(e) => {
-                    super::set_err(err, errno(e));
-                    ptr::null_mut()
-                }
-            }
-        }
-    )
+    ffi_ctor!(err, { Decoder::new(srate, channels).map_err(errno) })
 }
 
 /// The decoder's output slice for `frame_cap` samples per channel.
@@ -202,11 +175,8 @@ pub unsafe extern "C" fn rtpopus_decode(
     frame_cap: c_int,
     fec: c_int,
 ) -> c_int {
-    super::ffi_boundary!(-libc::EINVAL, {
-        // SAFETY: non-NULL handles come from rtpopus_dec_ctor; one thread at a time.
-        let Some(d) = (unsafe { d.as_mut() }) else {
-            return -libc::EINVAL;
-        };
+    super::ffi_boundary!(EPANIC, {
+        let d = try_mut!(d, -libc::EINVAL);
         if pcm.is_null() || frame_cap <= 0 || len > c_int::MAX as usize {
             return -libc::EINVAL;
         }
@@ -217,8 +187,8 @@ pub unsafe extern "C" fn rtpopus_decode(
             Some(unsafe { slice::from_raw_parts(data, len) })
         };
         // SAFETY: checked above; the caller provides the room.
-        let out = unsafe { pcm_out(pcm, frame_cap, d.core.channels()) };
-        match d.core.decode(packet, out, fec != 0) {
+        let out = unsafe { pcm_out(pcm, frame_cap, d.channels()) };
+        match d.decode(packet, out, fec != 0) {
             Ok(n) => n as c_int,
             Err(x) => errno(x),
         }
@@ -237,11 +207,8 @@ pub unsafe extern "C" fn rtpopus_conceal(
     pcm: *mut i16,
     frame_cap: c_int,
 ) -> c_int {
-    super::ffi_boundary!(-libc::EINVAL, {
-        // SAFETY: non-NULL handles come from rtpopus_dec_ctor; one thread at a time.
-        let Some(d) = (unsafe { d.as_mut() }) else {
-            return -libc::EINVAL;
-        };
+    super::ffi_boundary!(EPANIC, {
+        let d = try_mut!(d, -libc::EINVAL);
         // SAFETY: a non-NULL `ers` points to a readable erasure frame.
         let Some(ers) = (unsafe { ers.as_ref() }) else {
             return -libc::EINVAL;
@@ -249,12 +216,12 @@ pub unsafe extern "C" fn rtpopus_conceal(
         if pcm.is_null() || frame_cap < 0 {
             return -libc::EINVAL;
         }
-        if d.core.conceal_len(ers.ts_diff) > frame_cap as usize {
+        if d.conceal_len(ers.ts_diff) > frame_cap as usize {
             return -libc::ENOBUFS;
         }
         // SAFETY: non-NULL, frame_cap * channels writable samples per the contract.
-        let out = unsafe { pcm_out(pcm, frame_cap, d.core.channels()) };
-        match d.core.conceal(ers.ts_diff, out) {
+        let out = unsafe { pcm_out(pcm, frame_cap, d.channels()) };
+        match d.conceal(ers.ts_diff, out) {
             Ok(n) => n as c_int,
             Err(x) => errno(x),
         }
@@ -267,17 +234,13 @@ pub unsafe extern "C" fn rtpopus_conceal(
 /// `d` is NULL or a live handle, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn rtpopus_dec_dtor(d: *mut rtpopus_dec) {
-    super::ffi_boundary!((), {
-        if !d.is_null() {
-            // SAFETY: came from Box::into_raw in rtpopus_dec_ctor.
-            drop(unsafe { Box::from_raw(d) });
-        }
-    })
+    ffi_dtor!(d)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ptr;
 
     #[test]
     fn null_and_bad_arguments_are_errors() {

@@ -7,17 +7,24 @@ use std::ffi::{c_int, c_void};
 use std::ptr;
 use std::sync::{Mutex, OnceLock};
 
-use crate::proc::{Channel, Error, Proc, Task};
+use super::handle::{boxed_handle, ffi_ctor, free_box, try_box_from, try_ref};
+use super::EPANIC;
+use crate::proc::{Channel, Error, Proc, ProcConfig, Task, TaskError};
 
-/// `struct rtpproc` (opaque).
+/// `struct rtpproc` (opaque). Boxed for `rtpproc_ctor`; the singleton of
+/// `rtpproc_get` is a static that `rtpproc_dtor` recognises and leaves alone.
 pub struct rtpproc {
-    core: Proc,
+    _private: [u8; 0],
 }
+
+boxed_handle!(rtpproc => Proc);
 
 /// `struct rtpproc_chan` (opaque).
 pub struct rtpproc_chan {
-    core: Channel,
+    _private: [u8; 0],
 }
+
+boxed_handle!(rtpproc_chan => Channel);
 
 /// `rtpproc_cb_t`: returns the next run time (CLOCK_MONOTONIC ns), 0 to
 /// stop; a non-zero `*err` stops the channel too.
@@ -39,36 +46,68 @@ struct CTask {
 unsafe impl Send for CTask {}
 
 impl Task for CTask {
-    fn run(&mut self, now_ns: u64, deadline_ns: u64, err: &mut i32) -> u64 {
+    fn run(&mut self, now_ns: u64, deadline_ns: u64) -> Result<u64, TaskError> {
+        let mut err: c_int = 0;
         // SAFETY: `f` is the non-NULL callback the caller registered with
         // this `arg`; `err` is a valid, exclusive int for the whole call.
-        unsafe { (self.f)(self.arg, now_ns, deadline_ns, err) }
+        let next = unsafe { (self.f)(self.arg, now_ns, deadline_ns, &mut err) };
+        match err {
+            0 => Ok(next),
+            e => Err(TaskError::Failed(e)),
+        }
     }
 }
 
-static SINGLETON: OnceLock<rtpproc> = OnceLock::new();
+/// What `rtpproc_chan_close` returns for a channel whose callback panicked
+/// (a Rust panic unwinding out of a C callback cannot happen; this is a
+/// panic inside the library's own task wrapper).
+const TASK_PANICKED: c_int = -libc::ECANCELED;
+
+fn close_result(r: Result<(), TaskError>) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(TaskError::Failed(e)) => e,
+        Err(TaskError::Panicked) => TASK_PANICKED,
+    }
+}
+
+/// The scheduler settings from the environment (documented in rtpproc.h):
+/// `RTPSYNTH_PROC_MIN_WAKE_NS` (decimal ns, capped at 1 ms) and
+/// `RTPSYNTH_PROC_RT_PRIORITY` (1..=99). Unset or unparsable: defaults.
+fn config_from_env() -> ProcConfig {
+    let num = |name: &str| -> Option<u64> {
+        std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+    };
+    let mut c = ProcConfig::default();
+    if let Some(v) = num("RTPSYNTH_PROC_MIN_WAKE_NS") {
+        c.min_wake_ns = v.min(crate::proc::MAX_MIN_WAKE_NS);
+    }
+    c.rt_priority = num("RTPSYNTH_PROC_RT_PRIORITY")
+        .filter(|p| (1..=99).contains(p))
+        .map(|p| p as u8);
+    c
+}
+
+static SINGLETON: OnceLock<Proc> = OnceLock::new();
 static SINGLETON_INIT: Mutex<()> = Mutex::new(());
 
 fn singleton_ptr() -> *mut rtpproc {
     SINGLETON
         .get()
-        .map_or(ptr::null_mut(), |p| p as *const rtpproc as *mut rtpproc)
+        .map_or(ptr::null_mut(), |p| (p as *const Proc).cast_mut().cast())
 }
 
 /// Map a core error to the negative errno of the header; never a value in
 /// -7..-1 (those are RTP parser codes).
 fn errno_of(e: Error) -> c_int {
-    match e.to_errno() {
-        v if (-7..=-1).contains(&v) => -libc::EAGAIN,
-        v => v,
+    match e {
+        Error::NoMemory => -libc::ENOMEM,
+        Error::Shutdown => -libc::ESHUTDOWN,
+        Error::Spawn(os) => match -os.abs().max(1) {
+            v if (-7..=-1).contains(&v) => -libc::EAGAIN,
+            v => v,
+        },
     }
-}
-
-/// # Safety
-/// `p` is NULL or a live handle from `rtpproc_get`/`rtpproc_ctor`.
-unsafe fn proc_ref<'a>(p: *mut rtpproc) -> Option<&'a rtpproc> {
-    // SAFETY: per the contract above.
-    unsafe { p.as_ref() }
 }
 
 /// The process-wide scheduler, started on first use. NULL only if its
@@ -82,9 +121,9 @@ pub extern "C" fn rtpproc_get() -> *mut rtpproc {
         }
         let _g = SINGLETON_INIT.lock().unwrap_or_else(|e| e.into_inner());
         if SINGLETON.get().is_none() {
-            match Proc::new() {
+            match Proc::with_config(config_from_env()) {
                 Ok(core) => {
-                    let _ = SINGLETON.set(rtpproc { core });
+                    let _ = SINGLETON.set(core);
                 }
                 Err(_) => return ptr::null_mut(),
             }
@@ -99,24 +138,9 @@ pub extern "C" fn rtpproc_get() -> *mut rtpproc {
 /// `err` is NULL or points to a writable int.
 #[no_mangle]
 pub unsafe extern "C" fn rtpproc_ctor(err: *mut c_int) -> *mut rtpproc {
-    super::ffi_boundary!(
-        {
-            super::set_err(err, -libc::ENOMEM);
-            ptr::null_mut()
-        },
-        {
-            match Proc::new() {
-                Ok(core) => {
-                    super::set_err(err, 0);
-                    Box::into_raw(Box::new(rtpproc { core }))
-                }
-                Err(e) => {
-                    super::set_err(err, errno_of(e));
-                    ptr::null_mut()
-                }
-            }
-        }
-    )
+    ffi_ctor!(err, {
+        Proc::with_config(config_from_env()).map_err(errno_of)
+    })
 }
 
 /// # Safety
@@ -128,43 +152,26 @@ pub unsafe extern "C" fn rtpproc_create_channel(
     arg: *mut c_void,
     err: *mut c_int,
 ) -> *mut rtpproc_chan {
-    super::ffi_boundary!(
-        {
-            super::set_err(err, -libc::ENOMEM);
-            ptr::null_mut()
-        },
-        {
-            // SAFETY: per the function's contract.
-            let (Some(p), Some(f)) = (unsafe { proc_ref(p) }, cb) else {
-                super::set_err(err, -libc::EINVAL);
-                return ptr::null_mut();
-            };
-            match p.core.create_channel(Box::new(CTask { f, arg })) {
-                Ok(core) => {
-                    super::set_err(err, 0);
-                    Box::into_raw(Box::new(rtpproc_chan { core }))
-                }
-                Err(e) => {
-                    super::set_err(err, errno_of(e));
-                    ptr::null_mut()
-                }
-            }
-        }
-    )
+    ffi_ctor!(err, {
+        let p = try_ref!(p, Err(-libc::EINVAL));
+        let Some(f) = cb else {
+            return Err(-libc::EINVAL);
+        };
+        p.create_channel(Box::new(CTask { f, arg }))
+            .map_err(errno_of)
+    })
 }
 
 /// # Safety
 /// `ch` is NULL or a live channel handle, not used again afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn rtpproc_chan_close(ch: *mut rtpproc_chan) -> c_int {
-    super::ffi_boundary!(-libc::EINVAL, {
-        if ch.is_null() {
-            return -libc::EINVAL;
+    super::ffi_boundary!(EPANIC, {
+        // SAFETY: NULL or a live channel handle, not used again (contract).
+        match unsafe { try_box_from(ch) } {
+            Some(ch) => close_result(ch.close()),
+            None => -libc::EINVAL,
         }
-        // SAFETY: a live handle from Box::into_raw in rtpproc_create_channel;
-        // ownership comes back to us here.
-        let ch = unsafe { Box::from_raw(ch) };
-        ch.core.close()
     })
 }
 
@@ -173,10 +180,8 @@ pub unsafe extern "C" fn rtpproc_chan_close(ch: *mut rtpproc_chan) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn rtpproc_shutdown(p: *mut rtpproc) {
     super::ffi_boundary!((), {
-        // SAFETY: per the function's contract.
-        if let Some(p) = unsafe { proc_ref(p) } {
-            p.core.shutdown();
-        }
+        let p = try_ref!(p);
+        p.shutdown();
     })
 }
 
@@ -189,10 +194,10 @@ pub unsafe extern "C" fn rtpproc_dtor(p: *mut rtpproc) {
         if p.is_null() || p == singleton_ptr() {
             return;
         }
-        // SAFETY: a private handle from Box::into_raw in rtpproc_ctor; its
-        // ownership comes back to us here. Dropping shuts the worker down;
-        // channels still open keep the shared state alive.
-        drop(unsafe { Box::from_raw(p) });
+        // SAFETY: a private handle from rtpproc_ctor, not used again (the
+        // contract). Dropping shuts the worker down; channels still open
+        // keep the shared state alive.
+        unsafe { free_box(p) };
     })
 }
 

@@ -3,18 +3,29 @@
 #![allow(non_camel_case_types)]
 
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
-use std::ptr;
 
+use super::handle::{ffi_ctor, free_box, try_box_from, try_ref, Castable, OwnershipBox};
+use super::EPANIC;
 use crate::server::{ChanConfig, Channel, Server, MAX_DATAGRAM};
 
 /// `struct rtpsrv` (opaque to C).
 pub struct rtpsrv {
-    core: Server,
+    _private: [u8; 0],
+}
+
+impl Castable for rtpsrv {
+    type Ownership = OwnershipBox;
+    type RustType = Server;
 }
 
 /// `struct rtpsrv_chan` (opaque to C).
 pub struct rtpsrv_chan {
-    core: Channel,
+    _private: [u8; 0],
+}
+
+impl Castable for rtpsrv_chan {
+    type Ownership = OwnershipBox;
+    type RustType = Channel;
 }
 
 /// `rtpsrv_pkt_in_t`.
@@ -91,39 +102,13 @@ fn c_str<'a>(p: *const c_char) -> Result<Option<&'a str>, c_int> {
     s.to_str().map(Some).map_err(|_| -libc::EINVAL)
 }
 
-fn srv_ref<'a>(srv: *const rtpsrv) -> Option<&'a rtpsrv> {
-    // SAFETY: non-NULL handles come from rtpsrv_ctor and stay valid until
-    // rtpsrv_dtor.
-    unsafe { srv.as_ref() }
-}
-
-fn chan_ref<'a>(ch: *const rtpsrv_chan) -> Option<&'a rtpsrv_chan> {
-    // SAFETY: non-NULL handles come from rtpsrv_create_channel and stay
-    // valid until rtpsrv_chan_close.
-    unsafe { ch.as_ref() }
-}
-
 /// Start a server and its worker thread; see rtpserver.h.
+///
+/// # Safety
+/// `err` is NULL or points to a writable int.
 #[no_mangle]
-pub extern "C" fn rtpsrv_ctor(tick_hz: c_uint, err: *mut c_int) -> *mut rtpsrv {
-    super::ffi_boundary!(
-        {
-            super::set_err(err, -libc::ENOMEM);
-            ptr::null_mut()
-        },
-        {
-            match Server::new(tick_hz) {
-                Ok(core) => {
-                    super::set_err(err, 0);
-                    Box::into_raw(Box::new(rtpsrv { core }))
-                }
-                Err(e) => {
-                    super::set_err(err, -e);
-                    ptr::null_mut()
-                }
-            }
-        }
-    )
+pub unsafe extern "C" fn rtpsrv_ctor(tick_hz: c_uint, err: *mut c_int) -> *mut rtpsrv {
+    ffi_ctor!(err, { Server::new(tick_hz).map_err(|e| -e) })
 }
 
 /// Open a channel; see rtpserver.h.
@@ -139,49 +124,25 @@ pub unsafe extern "C" fn rtpsrv_create_channel(
     arg: *mut c_void,
     err: *mut c_int,
 ) -> *mut rtpsrv_chan {
-    super::ffi_boundary!(
-        {
-            super::set_err(err, -libc::ENOMEM);
-            ptr::null_mut()
-        },
-        {
-            let fail = |e: c_int| {
-                super::set_err(err, e);
-                ptr::null_mut()
-            };
-            let Some(s) = srv_ref(srv) else {
-                return fail(-libc::EINVAL);
-            };
-            // SAFETY: non-NULL `cfg` is readable per the contract.
-            let Some(cfg) = (unsafe { cfg.as_ref() }) else {
-                return fail(-libc::EINVAL);
-            };
-            let Some(f) = pkt_in else {
-                return fail(-libc::EINVAL);
-            };
-            let host = match c_str(cfg.bind_host) {
-                Ok(h) => h,
-                Err(e) => return fail(e),
-            };
-            let ccfg = ChanConfig {
-                bind_host: host,
-                bind_port: cfg.bind_port,
-                bind_family: cfg.bind_family,
-                queue_size: cfg.queue_size,
-            };
-            let cb = CCallback { f, arg };
-            match s
-                .core
-                .create_channel(&ccfg, Box::new(move |p, a, l, t| cb.call(p, a, l, t)))
-            {
-                Ok(core) => {
-                    super::set_err(err, 0);
-                    Box::into_raw(Box::new(rtpsrv_chan { core }))
-                }
-                Err(e) => fail(-e),
-            }
-        }
-    )
+    ffi_ctor!(err, {
+        let s = try_ref!(srv, Err(-libc::EINVAL));
+        // SAFETY: non-NULL `cfg` is readable per the contract.
+        let Some(cfg) = (unsafe { cfg.as_ref() }) else {
+            return Err(-libc::EINVAL);
+        };
+        let Some(f) = pkt_in else {
+            return Err(-libc::EINVAL);
+        };
+        let ccfg = ChanConfig {
+            bind_host: c_str(cfg.bind_host)?,
+            bind_port: cfg.bind_port,
+            bind_family: cfg.bind_family,
+            queue_size: cfg.queue_size,
+        };
+        let cb = CCallback { f, arg };
+        s.create_channel(&ccfg, Box::new(move |p, a, l, t| cb.call(p, a, l, t)))
+            .map_err(|e| -e)
+    })
 }
 
 /// The bound local address; see rtpserver.h.
@@ -194,14 +155,12 @@ pub unsafe extern "C" fn rtpsrv_chan_local_addr(
     addr: *mut libc::sockaddr_storage,
     addrlen: *mut libc::socklen_t,
 ) -> c_int {
-    super::ffi_boundary!(-libc::EINVAL, {
-        let Some(c) = chan_ref(ch) else {
-            return -libc::EINVAL;
-        };
+    super::ffi_boundary!(EPANIC, {
+        let c = try_ref!(ch, -libc::EINVAL);
         if addr.is_null() || addrlen.is_null() {
             return -libc::EINVAL;
         }
-        let la = c.core.local_addr();
+        let la = c.local_addr();
         // SAFETY: both pointers are non-NULL and writable per the contract.
         unsafe {
             *addr = *la.storage();
@@ -221,16 +180,14 @@ pub unsafe extern "C" fn rtpsrv_chan_set_target(
     host: *const c_char,
     port: u16,
 ) -> c_int {
-    super::ffi_boundary!(-libc::EINVAL, {
-        let Some(c) = chan_ref(ch) else {
-            return -libc::EINVAL;
-        };
+    super::ffi_boundary!(EPANIC, {
+        let c = try_ref!(ch, -libc::EINVAL);
         let host = match c_str(host) {
             Ok(Some(h)) => h,
             Ok(None) => return -libc::EINVAL,
             Err(e) => return e,
         };
-        match c.core.set_target(host, port) {
+        match c.set_target(host, port) {
             Ok(()) => 0,
             Err(e) => -e,
         }
@@ -247,10 +204,8 @@ pub unsafe extern "C" fn rtpsrv_chan_send_pkt(
     pkt: *const c_void,
     len: usize,
 ) -> c_int {
-    super::ffi_boundary!(-libc::EINVAL, {
-        let Some(c) = chan_ref(ch) else {
-            return -libc::EINVAL;
-        };
+    super::ffi_boundary!(EPANIC, {
+        let c = try_ref!(ch, -libc::EINVAL);
         if len > MAX_DATAGRAM {
             return -libc::EMSGSIZE;
         }
@@ -258,7 +213,7 @@ pub unsafe extern "C" fn rtpsrv_chan_send_pkt(
         let Some(bytes) = (unsafe { super::bytes(pkt.cast(), len) }) else {
             return -libc::EINVAL;
         };
-        match c.core.send(bytes) {
+        match c.send(bytes) {
             Ok(()) => 0,
             Err(e) => -e,
         }
@@ -274,14 +229,12 @@ pub unsafe extern "C" fn rtpsrv_chan_stats(
     ch: *const rtpsrv_chan,
     st: *mut rtpsrv_chan_stats,
 ) -> c_int {
-    super::ffi_boundary!(-libc::EINVAL, {
-        let Some(c) = chan_ref(ch) else {
-            return -libc::EINVAL;
-        };
+    super::ffi_boundary!(EPANIC, {
+        let c = try_ref!(ch, -libc::EINVAL);
         if st.is_null() {
             return -libc::EINVAL;
         }
-        let s = c.core.stats();
+        let s = c.stats();
         // SAFETY: `st` is non-NULL and writable per the contract.
         unsafe {
             *st = rtpsrv_chan_stats {
@@ -303,14 +256,15 @@ pub unsafe extern "C" fn rtpsrv_chan_stats(
 /// `ch` NULL or a live channel handle, not used again afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn rtpsrv_chan_close(ch: *mut rtpsrv_chan) -> c_int {
-    super::ffi_boundary!(-libc::EINVAL, {
-        if ch.is_null() {
-            return -libc::EINVAL;
+    super::ffi_boundary!(EPANIC, {
+        // SAFETY: NULL or a live channel handle, not used again (contract).
+        match unsafe { try_box_from(ch) } {
+            Some(c) => {
+                c.close();
+                0
+            }
+            None => -libc::EINVAL,
         }
-        // SAFETY: came from Box::into_raw in rtpsrv_create_channel.
-        let b = unsafe { Box::from_raw(ch) };
-        b.core.close();
-        0
     })
 }
 
@@ -321,9 +275,7 @@ pub unsafe extern "C" fn rtpsrv_chan_close(ch: *mut rtpsrv_chan) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn rtpsrv_shutdown(srv: *mut rtpsrv) {
     super::ffi_boundary!((), {
-        if let Some(s) = srv_ref(srv) {
-            s.core.shutdown();
-        }
+        try_ref!(srv).shutdown();
     })
 }
 
@@ -334,16 +286,15 @@ pub unsafe extern "C" fn rtpsrv_shutdown(srv: *mut rtpsrv) {
 #[no_mangle]
 pub unsafe extern "C" fn rtpsrv_dtor(srv: *mut rtpsrv) {
     super::ffi_boundary!((), {
-        if !srv.is_null() {
-            // SAFETY: came from Box::into_raw in rtpsrv_ctor.
-            drop(unsafe { Box::from_raw(srv) });
-        }
+        // SAFETY: NULL or a live server, not used again (the contract).
+        unsafe { free_box(srv) };
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ptr;
 
     #[test]
     fn null_arguments_are_errors() {
@@ -379,7 +330,8 @@ mod tests {
             rtpsrv_shutdown(ptr::null_mut());
             rtpsrv_dtor(ptr::null_mut());
         }
-        let s = rtpsrv_ctor(0, &mut err);
+        // SAFETY: `err` is a valid int.
+        let s = unsafe { rtpsrv_ctor(0, &mut err) };
         assert!(!s.is_null());
         let cfg = rtpsrv_chan_cfg {
             bind_host: c"127.0.0.1".as_ptr(),

@@ -26,13 +26,18 @@ impl Sink<u32> for Rec {
     }
 }
 
+/// A minimal RTP datagram with `seq` and timestamp `seq * 160`.
+fn datagram(seq: u16) -> [u8; 12] {
+    let mut p = [0x80, 0, 0, 0, 0, 0, 0, 0, 0x11, 0x22, 0x33, 0x44];
+    p[2..4].copy_from_slice(&seq.to_be_bytes());
+    p[4..8].copy_from_slice(&(seq as u32 * 160).to_be_bytes());
+    p
+}
+
 fn feed(jb: &mut JitterBuffer<u32>, seq: u16) -> Vec<Out> {
     let mut r = Rec::default();
-    if let Some(f) = jb.purge_stale_tail() {
-        r.drop_run();
-        r.dropped(f);
-    }
-    jb.insert(seq, seq as u32 * 160, seq as u32, &mut r);
+    jb.udp_in(&datagram(seq), || Some(seq as u32), |_, _| {}, &mut r)
+        .expect("a valid datagram");
     r.0
 }
 
@@ -152,4 +157,63 @@ fn huge_gap_erasure_does_not_divide_by_zero() {
     };
     let e = jb.erasure_before(6 + u32::MAX as u64, 1000).unwrap();
     assert_eq!(e.ts_diff, 1000);
+}
+
+/// The failures of `udp_in` keep what the purge released, as the original
+/// returns its `drop` list with the error; nothing is filed.
+#[test]
+fn udp_in_failures_keep_the_purged_tail() {
+    let aged = || {
+        let mut jb = JitterBuffer::new(3);
+        feed(&mut jb, 0);
+        assert!(feed(&mut jb, 2).is_empty());
+        assert!(feed(&mut jb, 1000).is_empty());
+        assert_eq!(feed(&mut jb, 2), vec![Run, Drop(2)]);
+        assert_eq!(feed(&mut jb, 2), vec![Run, Drop(2)]);
+        jb // the next call purges 1000
+    };
+    let mut jb = aged();
+    let mut r = Rec::default();
+    let bad = [0x40u8; 12]; // version 1
+    let e = jb.udp_in(&bad, || Some(7), |_, _| {}, &mut r);
+    assert_eq!(
+        e,
+        Err(InputError::Parse(crate::rtp::ParseError {
+            kind: crate::rtp::ParseErrorKind::BadVersion,
+            data_offset: 0
+        }))
+    );
+    assert_eq!(r.0, vec![Run, Drop(1000)]);
+    assert_eq!(jb.len(), 1);
+
+    let mut jb = aged();
+    let mut r = Rec::default();
+    let mut filled = false;
+    let e = jb.udp_in(&datagram(3), || None, |_, _| filled = true, &mut r);
+    assert_eq!(e, Err(InputError::NoMemory));
+    assert!(!filled);
+    assert_eq!(r.0, vec![Run, Drop(1000)]);
+    assert_eq!(jb.len(), 1);
+}
+
+#[test]
+fn udp_in_fills_the_item_with_the_parse() {
+    let mut jb = JitterBuffer::<(u16, u32)>::new(4);
+    struct Keep(Vec<(u16, u32)>);
+    impl Sink<(u16, u32)> for Keep {
+        fn erasure(&mut self, _: Erasure) {}
+        fn ready(&mut self, f: Frame<(u16, u32)>) {
+            self.0.push(f.item);
+        }
+        fn drop_run(&mut self) {}
+        fn dropped(&mut self, _: Frame<(u16, u32)>) {}
+    }
+    let mut k = Keep(Vec::new());
+    let fill = |it: &mut (u16, u32), p: &crate::rtp::Parsed| *it = (p.seq, p.ts);
+    jb.udp_in(&datagram(0), || Some((0, 0)), fill, &mut k)
+        .unwrap();
+    assert_eq!(k.0, vec![(0, 0)]);
+    jb.udp_in(&datagram(1), || Some((9, 9)), fill, &mut k)
+        .unwrap();
+    assert_eq!(k.0, vec![(0, 0), (1, 160)]);
 }

@@ -43,7 +43,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
@@ -51,24 +51,53 @@ use crate::clock::monotonic_ns;
 
 /// What a channel runs. `run` gets the current CLOCK_MONOTONIC time and the
 /// deadline it was scheduled for (0 for the first call), and returns the
-/// next time to run (0: never again). Setting `*err` to non-zero also stops
-/// the channel; `Channel::close` then returns that value.
+/// next time to run (`Ok(0)`: never again). An `Err` also stops the
+/// channel; `Channel::close` then returns it.
 pub trait Task: Send + 'static {
-    fn run(&mut self, now_ns: u64, deadline_ns: u64, err: &mut i32) -> u64;
+    fn run(&mut self, now_ns: u64, deadline_ns: u64) -> Result<u64, TaskError>;
 }
 
 impl<F> Task for F
 where
-    F: FnMut(u64, u64, &mut i32) -> u64 + Send + 'static,
+    F: FnMut(u64, u64) -> Result<u64, TaskError> + Send + 'static,
 {
-    fn run(&mut self, now_ns: u64, deadline_ns: u64, err: &mut i32) -> u64 {
-        self(now_ns, deadline_ns, err)
+    fn run(&mut self, now_ns: u64, deadline_ns: u64) -> Result<u64, TaskError> {
+        self(now_ns, deadline_ns)
     }
 }
 
-/// The error a channel reports when its task panicked (the panic is
-/// caught on the worker; the channel stops, the others go on).
-pub const TASK_PANICKED: i32 = -libc::ECANCELED;
+/// Why a channel stopped with an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskError {
+    /// The task stopped itself with this code. The scheduler gives it no
+    /// meaning; the C layer carries the callback's non-zero `*err` here.
+    Failed(i32),
+    /// The task panicked (the panic is caught on the worker; the channel
+    /// stops, the others go on).
+    Panicked,
+}
+
+/// Scheduler settings (the C layer fills them from the environment, see
+/// rtpproc.h; Rust users set them directly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcConfig {
+    /// Minimum time between two timed wake-ups of the worker (deadlines
+    /// closer together are served in one batch); capped at
+    /// `MAX_MIN_WAKE_NS`.
+    pub min_wake_ns: u64,
+    /// SCHED_FIFO priority (1..=99) for the worker, best effort; `None`
+    /// (or a value out of range) keeps the normal policy.
+    pub rt_priority: Option<u8>,
+}
+
+impl Default for ProcConfig {
+    fn default() -> Self {
+        ProcConfig {
+            min_wake_ns: DEFAULT_MIN_WAKE_NS,
+            rt_priority: None,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Error {
@@ -76,19 +105,9 @@ pub enum Error {
     NoMemory,
     /// The scheduler was shut down.
     Shutdown,
-    /// The worker thread could not be started (positive errno).
+    /// The worker thread could not be started (the OS error number of the
+    /// failed thread creation).
     Spawn(i32),
-}
-
-impl Error {
-    /// The negative errno value for this error.
-    pub fn to_errno(self) -> i32 {
-        match self {
-            Error::NoMemory => -libc::ENOMEM,
-            Error::Shutdown => -libc::ESHUTDOWN,
-            Error::Spawn(e) => -e.abs().max(1),
-        }
-    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -110,7 +129,7 @@ struct Slot {
     closed_running: bool,
     sched_seq: u64,
     deadline: u64,
-    err: i32,
+    err: Option<TaskError>,
 }
 
 impl Slot {
@@ -121,7 +140,7 @@ impl Slot {
             closed_running: false,
             sched_seq: 0,
             deadline: 0,
-            err: 0,
+            err: None,
         }
     }
 }
@@ -148,8 +167,7 @@ struct State {
 /// Slack kept in the heap beyond twice the open channels.
 const HEAP_SLACK: usize = 64;
 
-/// Minimum time between two timed wake-ups of the worker.
-/// (RTPSYNTH_PROC_MIN_WAKE_NS overrides it, up to `MAX_MIN_WAKE_NS`.)
+/// Default and upper bound of `ProcConfig::min_wake_ns`.
 pub const DEFAULT_MIN_WAKE_NS: u64 = 50_000;
 pub const MAX_MIN_WAKE_NS: u64 = 1_000_000;
 
@@ -265,86 +283,94 @@ impl State {
         idx: u32,
         task: Box<dyn Task>,
         now: u64,
-        ret: u64,
-        err: i32,
+        ret: Result<u64, TaskError>,
         stopping: bool,
     ) -> Option<Box<dyn Task>> {
         let s = &mut self.slots[idx as usize];
         s.phase = Phase::Idle;
         s.task = Some(task);
-        if err != 0 {
-            s.err = err;
+        if let Err(e) = ret {
+            s.err = Some(e);
         }
         if s.closed_running {
             return self.free_slot(idx);
         }
-        if err == 0 && ret != 0 && !stopping {
-            let deadline = ret.max(s.deadline);
+        if let (Ok(next @ 1..), false) = (ret, stopping) {
+            let deadline = next.max(s.deadline);
             s.deadline = deadline;
             self.schedule(idx, deadline.max(now.saturating_sub(CATCH_UP_WINDOW_NS)));
         }
         None
     }
 
-    /// Close a channel that is not running; returns its error and its task.
-    fn close_idle(&mut self, idx: u32) -> (i32, Option<Box<dyn Task>>) {
+    /// Close a channel that is not running; returns its result and its task.
+    fn close_idle(&mut self, idx: u32) -> (Closed, Option<Box<dyn Task>>) {
+        if self.slots[idx as usize].phase == Phase::Free {
+            // Only after an internal error left a close half done.
+            return (Ok(()), None);
+        }
         let err = self.slots[idx as usize].err;
-        (err, self.free_slot(idx))
+        (err.map_or(Ok(()), Err), self.free_slot(idx))
     }
 }
 
+/// What `Channel::close` returns.
+pub type Closed = Result<(), TaskError>;
+
 /// A one-shot reply from the worker to a waiting thread.
-struct Reply {
+struct Reply<T> {
     done: AtomicU32,
-    value: AtomicI64,
+    value: Mutex<Option<T>>,
 }
 
-impl Reply {
-    fn new() -> Arc<Reply> {
+impl<T> Reply<T> {
+    fn new() -> Arc<Reply<T>> {
         Arc::new(Reply {
             done: AtomicU32::new(0),
-            value: AtomicI64::new(0),
+            value: Mutex::new(None),
         })
     }
 
-    fn set(&self, v: i64) {
-        self.value.store(v, Ordering::Relaxed);
+    fn set(&self, v: T) {
+        *self.value.lock() = Some(v);
         self.done.store(1, Ordering::Release);
         sys::futex_wake_all(&self.done);
     }
 
-    fn wait(&self) -> i64 {
+    /// The reply; `None` only if the worker dropped the request unanswered.
+    fn wait(&self) -> Option<T> {
         while self.done.load(Ordering::Acquire) == 0 {
             sys::futex_wait(&self.done, 0);
         }
-        self.value.load(Ordering::Relaxed)
+        self.value.lock().take()
     }
 }
 
 /// The worker's end of a `Reply`: if it is dropped unanswered (only an
-/// internal panic could do that), the waiter gets -ESHUTDOWN instead of
-/// waiting forever.
-struct ReplyTo(Arc<Reply>);
+/// internal panic could do that), the waiter is woken with no value
+/// instead of waiting forever.
+struct ReplyTo<T>(Arc<Reply<T>>);
 
-impl ReplyTo {
-    fn set(&self, v: i64) {
+impl<T> ReplyTo<T> {
+    fn set(&self, v: T) {
         self.0.set(v);
     }
 }
 
-impl Drop for ReplyTo {
+impl<T> Drop for ReplyTo<T> {
     fn drop(&mut self) {
         if self.0.done.load(Ordering::Acquire) == 0 {
-            self.0.set(i64::from(Error::Shutdown.to_errno()));
+            self.0.done.store(1, Ordering::Release);
+            sys::futex_wake_all(&self.0.done);
         }
     }
 }
 
 enum Request {
-    /// Reply: the slot index, or a negative errno.
-    Create(Box<dyn Task>, ReplyTo),
-    /// Reply: the channel's error.
-    Close(u32, ReplyTo),
+    /// Reply: the slot index.
+    Create(Box<dyn Task>, ReplyTo<Result<u32, Error>>),
+    /// Reply: the channel's result.
+    Close(u32, ReplyTo<Closed>),
 }
 
 #[derive(Default)]
@@ -368,9 +394,7 @@ struct Inner {
     exit: Mutex<Exit>,
     exit_cv: Condvar,
     wake: sys::Wake,
-    min_wake_ns: u64,
-    /// SCHED_FIFO priority to ask for (RTPSYNTH_PROC_RT_PRIORITY).
-    rt_priority: Option<i32>,
+    config: ProcConfig,
 }
 
 thread_local! {
@@ -401,20 +425,14 @@ fn run_call(
     };
     s.phase = Phase::Running;
     g.calls += 1;
-    let (now, ret, err) = MutexGuard::unlocked(g, || {
+    let (now, ret) = MutexGuard::unlocked(g, || {
         let now = now.unwrap_or_else(monotonic_ns);
-        let mut err = 0;
-        let ret = match catch_unwind(AssertUnwindSafe(|| task.run(now, deadline, &mut err))) {
-            Ok(r) => r,
-            Err(_) => {
-                err = TASK_PANICKED;
-                0
-            }
-        };
-        (now, ret, err)
+        let ret = catch_unwind(AssertUnwindSafe(|| task.run(now, deadline)))
+            .unwrap_or(Err(TaskError::Panicked));
+        (now, ret)
     });
     let stopping = inner.shutdown.load(Ordering::Relaxed);
-    let dead = g.after_call(idx, task, now, ret, err, stopping);
+    let dead = g.after_call(idx, task, now, ret, stopping);
     if dead.is_some() {
         MutexGuard::unlocked(g, || drop(dead));
     }
@@ -426,22 +444,22 @@ fn serve(inner: &Inner, g: &mut MutexGuard<'_, State>, batch: VecDeque<Request>)
         match r {
             Request::Create(task, reply) if inner.shutdown.load(Ordering::SeqCst) => {
                 // shut down by a task of this batch: no call starts any more
-                reply.set(i64::from(Error::Shutdown.to_errno()));
+                reply.set(Err(Error::Shutdown));
                 MutexGuard::unlocked(g, || drop(task));
             }
             Request::Create(task, reply) => match g.alloc(task) {
                 Ok(idx) => {
                     run_call(inner, g, idx, 0, None);
-                    reply.set(i64::from(idx));
+                    reply.set(Ok(idx));
                 }
                 Err((e, task)) => {
-                    reply.set(i64::from(e.to_errno()));
+                    reply.set(Err(e));
                     MutexGuard::unlocked(g, || drop(task));
                 }
             },
             Request::Close(idx, reply) => {
-                let (err, dead) = g.close_idle(idx);
-                reply.set(i64::from(err));
+                let (closed, dead) = g.close_idle(idx);
+                reply.set(closed);
                 MutexGuard::unlocked(g, || drop(dead));
             }
         }
@@ -494,7 +512,8 @@ fn worker_loop(inner: &Inner) {
                 }
                 // At most one timed wake-up per `min_wake_ns`: deadlines
                 // closer together than that are served in one batch.
-                let until = next.map(|e| e.key.max(woke_at.saturating_add(inner.min_wake_ns)));
+                let min_wake = inner.config.min_wake_ns.min(MAX_MIN_WAKE_NS);
+                let until = next.map(|e| e.key.max(woke_at.saturating_add(min_wake)));
                 MutexGuard::unlocked(&mut g, || {
                     inner.wake.sleep_until(token, until);
                     woke_at = monotonic_ns();
@@ -506,8 +525,8 @@ fn worker_loop(inner: &Inner) {
 
 fn worker_main(inner: Arc<Inner>) {
     sys::set_min_timer_slack();
-    match inner.rt_priority {
-        Some(prio) if sys::set_fifo_priority(prio) => {}
+    match inner.config.rt_priority {
+        Some(prio @ 1..=99) if sys::set_fifo_priority(i32::from(prio)) => {}
         _ => sys::request_short_slice(WORKER_SLICE_NS),
     }
     WORKER_OF.with(|w| w.set(Arc::as_ptr(&inner) as usize));
@@ -529,12 +548,12 @@ fn worker_main(inner: Arc<Inner>) {
         for r in batch {
             match r {
                 Request::Create(task, reply) => {
-                    reply.set(i64::from(Error::Shutdown.to_errno()));
+                    reply.set(Err(Error::Shutdown));
                     dead.push(task);
                 }
                 Request::Close(idx, reply) => {
-                    let (err, task) = st.close_idle(idx);
-                    reply.set(i64::from(err));
+                    let (closed, task) = st.close_idle(idx);
+                    reply.set(closed);
                     dead.extend(task);
                 }
             }
@@ -557,20 +576,20 @@ fn worker_main(inner: Arc<Inner>) {
     WORKER_OF.with(|w| w.set(0));
 }
 
-fn env_u64(name: &str) -> Option<u64> {
-    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
-}
-
 /// A scheduler with its worker thread. Dropping it shuts it down.
 pub struct Proc {
     inner: Arc<Inner>,
 }
 
 impl Proc {
-    /// Start a scheduler (spawns its worker thread).
+    /// Start a scheduler with the default `ProcConfig` (spawns its worker
+    /// thread).
     pub fn new() -> Result<Proc, Error> {
-        let min_wake_ns = env_u64("RTPSYNTH_PROC_MIN_WAKE_NS")
-            .map_or(DEFAULT_MIN_WAKE_NS, |v| v.min(MAX_MIN_WAKE_NS));
+        Proc::with_config(ProcConfig::default())
+    }
+
+    /// Start a scheduler with `config` (spawns its worker thread).
+    pub fn with_config(config: ProcConfig) -> Result<Proc, Error> {
         let inner = Arc::new(Inner {
             state: Mutex::new(State::new()),
             requests: Mutex::new(Requests::default()),
@@ -579,10 +598,7 @@ impl Proc {
             exit: Mutex::new(Exit::default()),
             exit_cv: Condvar::new(),
             wake: sys::Wake::new(),
-            min_wake_ns,
-            rt_priority: env_u64("RTPSYNTH_PROC_RT_PRIORITY")
-                .filter(|p| (1..=99).contains(p))
-                .map(|p| p as i32),
+            config,
         });
         let for_worker = inner.clone();
         let h = std::thread::Builder::new()
@@ -635,14 +651,13 @@ impl Proc {
             inner.has_requests.store(true, Ordering::SeqCst);
         }
         inner.wake.notify();
-        match reply.wait() {
-            v if v >= 0 => Ok(Channel {
-                inner: inner.clone(),
-                slot: Some(v as u32),
-            }),
-            v if v == i64::from(Error::Shutdown.to_errno()) => Err(Error::Shutdown),
-            _ => Err(Error::NoMemory),
-        }
+        // No reply at all: the worker died with the request (internal
+        // error); it is shutting down.
+        let idx = reply.wait().unwrap_or(Err(Error::Shutdown))?;
+        Ok(Channel {
+            inner: inner.clone(),
+            slot: Some(idx),
+        })
     }
 
     /// Stop the worker; idempotent. From another thread it returns when no
@@ -670,15 +685,15 @@ impl Proc {
         self.inner.shutdown.load(Ordering::SeqCst)
     }
 
-    /// Open channels (not yet closed, whether scheduled or not). Briefly
-    /// takes the worker's lock: for tests and diagnostics.
-    pub fn open_channels(&self) -> usize {
+    /// Open channels (not yet closed, whether scheduled or not).
+    #[cfg(test)]
+    fn open_channels(&self) -> usize {
         self.inner.state.lock().open
     }
 
-    /// Task calls made so far (takes the worker's lock, like
-    /// `open_channels`).
-    pub fn calls(&self) -> u64 {
+    /// Task calls made so far.
+    #[cfg(test)]
+    fn calls(&self) -> u64 {
         self.inner.state.lock().calls
     }
 
@@ -702,15 +717,15 @@ pub struct Channel {
 }
 
 impl Channel {
-    /// Close the channel and return the error its task set (or 0). From
+    /// Close the channel and return the error its task stopped with. From
     /// another thread, waits for a running call to return: afterwards the
     /// task never runs again. From one of this scheduler's tasks (its own
     /// included) it never waits; a task closing itself finishes its
     /// current call and is never called again.
-    pub fn close(mut self) -> i32 {
+    pub fn close(mut self) -> Closed {
         match self.slot.take() {
             Some(idx) => close_slot(&self.inner, idx),
-            None => 0,
+            None => Ok(()),
         }
     }
 }
@@ -718,23 +733,24 @@ impl Channel {
 impl Drop for Channel {
     fn drop(&mut self) {
         if let Some(idx) = self.slot.take() {
-            close_slot(&self.inner, idx);
+            // Nobody asked for the result: dropping is closing and ignoring it.
+            let _ = close_slot(&self.inner, idx);
         }
     }
 }
 
-fn close_slot(inner: &Arc<Inner>, idx: u32) -> i32 {
+fn close_slot(inner: &Arc<Inner>, idx: u32) -> Closed {
     if on_worker(inner) {
         let mut g = inner.state.lock();
         if g.slots[idx as usize].phase == Phase::Running {
             let s = &mut g.slots[idx as usize];
             s.closed_running = true;
-            return s.err;
+            return s.err.map_or(Ok(()), Err);
         }
-        let (err, dead) = g.close_idle(idx);
+        let (closed, dead) = g.close_idle(idx);
         drop(g);
         drop(dead);
-        return err;
+        return closed;
     }
     let reply = Reply::new();
     let queued = {
@@ -748,14 +764,17 @@ fn close_slot(inner: &Arc<Inner>, idx: u32) -> i32 {
     };
     if queued {
         inner.wake.notify();
-        return reply.wait() as i32;
+        if let Some(closed) = reply.wait() {
+            return closed;
+        }
+        // Dropped unanswered (the worker died with it): close locally.
     }
     // The worker is gone: close locally.
     let mut g = inner.state.lock();
-    let (err, dead) = g.close_idle(idx);
+    let (closed, dead) = g.close_idle(idx);
     drop(g);
     drop(dead);
-    err
+    closed
 }
 
 #[cfg(test)]

@@ -202,13 +202,19 @@ mod tests {
         request_short_slice(100_000);
         let w = Wake::new();
         let t0 = monotonic_ns();
-        let dl = t0 + 3_000_000;
+        let dl = t0 + 20_000_000;
         let tok = w.prepare();
+        let mut waits = 0;
         while monotonic_ns() < dl {
             w.sleep_until(tok, Some(dl));
+            waits += 1;
+            assert!(waits <= 5, "timed waits return before their deadline");
         }
         assert!(monotonic_ns() >= dl);
     }
+
+    /// A bound for the waits below that only a lost wake-up reaches.
+    const LOST_NS: u64 = 10_000_000_000;
 
     #[test]
     fn notify_wakes_sleeper() {
@@ -220,9 +226,15 @@ mod tests {
             w2.notify();
         });
         let t0 = monotonic_ns();
-        w.sleep_until(tok, None); // would sleep forever without the notify
-        assert!(monotonic_ns() - t0 < 10_000_000_000);
+        let limit = t0 + LOST_NS;
+        // Spurious returns are allowed: wait again until the word changed.
+        while w.word.load(Ordering::SeqCst) == tok && monotonic_ns() < limit {
+            w.sleep_until(tok, Some(limit));
+        }
+        let waited = monotonic_ns() - t0;
         h.join().unwrap();
+        assert_ne!(w.word.load(Ordering::SeqCst), tok, "never notified");
+        assert!(waited < LOST_NS, "the notify did not wake the sleeper");
     }
 
     #[test]
@@ -230,6 +242,11 @@ mod tests {
         let w = Wake::new();
         let tok = w.prepare();
         w.notify();
-        w.sleep_until(tok, None); // returns at once: the word changed
+        let t0 = monotonic_ns();
+        w.sleep_until(tok, Some(t0 + LOST_NS)); // returns at once: the word changed
+        assert!(
+            monotonic_ns() - t0 < LOST_NS / 2,
+            "the early notify was lost"
+        );
     }
 }

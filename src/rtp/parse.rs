@@ -68,8 +68,10 @@ fn be32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-/// Parse one datagram.
-#[inline]
+/// Parse one datagram. Always inlined: the jitter buffer's `udp_in` then
+/// stores the fields straight into the caller's frame instead of through a
+/// returned struct (a store-forwarding stall per packet).
+#[inline(always)]
 pub fn parse(buf: &[u8]) -> Result<Parsed, ParseError> {
     let size = buf.len();
     let fail = |kind, data_offset| Err(ParseError { kind, data_offset });
