@@ -106,10 +106,25 @@ fn fragment(
 }
 
 /// Whether a payload can start an access unit: an FU-A fragment other than
-/// the first cannot; anything else may or may not.
+/// the first cannot; nor can a slice other than a picture's first (its
+/// first_mb_in_slice, ue(v), is not 0: the header's first bit is 0), nor
+/// an end of sequence or stream. Anything else may or may not.
 pub(crate) fn start_hint(p: &[u8]) -> StartHint {
-    match p {
-        [i, h, ..] if i & 0x1f == FU_A && h & 0x80 == 0 => StartHint::No,
+    // the first NAL header and the byte after it
+    let (nal, next) = match p {
+        [i, h, ..] if i & 0x1f == FU_A => {
+            if h & 0x80 == 0 {
+                return StartHint::No;
+            }
+            (h & 0x1f, p.get(2))
+        }
+        [i, _, _, n, ..] if i & 0x1f == STAP_A => (n & 0x1f, p.get(4)),
+        [n, ..] => (n & 0x1f, p.get(1)),
+        [] => return StartHint::No,
+    };
+    match nal {
+        1..=5 if next.is_some_and(|b| b & 0x80 == 0) => StartHint::No,
+        10 | 11 => StartHint::No,
         _ => StartHint::Maybe,
     }
 }
@@ -281,7 +296,7 @@ mod tests {
 
     #[test]
     fn broken_fragments_are_corrupt() {
-        let nal: Vec<u8> = std::iter::once(0x65).chain(1..=100u8).collect();
+        let nal: Vec<u8> = [0x65, 0x88].into_iter().chain(1..=100u8).collect();
         let pk = packets(&au(&[&nal]), 30);
         let mut out = Vec::new();
         let all: Vec<&[u8]> = pk.iter().map(|x| &x.0[..]).collect();
@@ -312,5 +327,10 @@ mod tests {
         }
         assert_eq!(start_hint(all[1]), StartHint::No);
         assert_eq!(start_hint(all[0]), StartHint::Maybe);
+        // a second slice (first_mb_in_slice != 0) never starts a picture
+        assert_eq!(start_hint(&[0x41, 0x40, 1]), StartHint::No);
+        assert_eq!(start_hint(&[0x41, 0x80, 1]), StartHint::Maybe);
+        assert_eq!(start_hint(&[0x18, 0, 2, 0x41, 0x40]), StartHint::No);
+        assert_eq!(start_hint(&[0x18, 0, 2, 0x67, 0x40]), StartHint::Maybe);
     }
 }

@@ -13,14 +13,14 @@ pub mod ivf;
 pub mod nack;
 pub mod packetizer;
 pub mod receiver;
-// pub mod sender;
+pub mod sender;
 pub mod vp8;
 pub mod vp9;
 
 pub use assembler::{Assembler, DropReason, Dropped, FrameInfo, Output};
 pub use packetizer::Packetizer;
 pub use receiver::{Receiver, ReceiverConfig, ReceiverStats};
-// pub use sender::{KeyframeRequest, Sender, SenderConfig, SenderStats};
+pub use sender::{KeyframeRequest, Sender, SenderConfig, SenderStats};
 
 /// The RTP clock of every video payload format here.
 pub const CLOCK_RATE: u32 = 90_000;

@@ -5,6 +5,7 @@
 use super::assembler::{Assembler, AssemblerStats, Insert, Output, PacketMeta};
 use super::nack::{NackList, NackStats};
 use super::{Codec, VideoError};
+use crate::rtcp::Writer;
 use crate::rtp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,6 +191,47 @@ impl Receiver {
             self.nacks.forget_below(self.asm.next_ext());
         }
         self.nacks.due(now_ns, max, f)
+    }
+
+    /// Build the feedback due at `now_ns` into `buf` as a reduced-size RTCP
+    /// packet (RFC 5506; put it behind a receiver report for a compound
+    /// one): a generic NACK for the missing packets due a request, and a
+    /// PLI when a keyframe request is due. Returns the length, 0 when
+    /// nothing is due; `TooLarge` when `buf` cannot hold even one NACK
+    /// entry and a PLI (nothing is consumed then).
+    pub fn feedback(
+        &mut self,
+        now_ns: u64,
+        sender_ssrc: u32,
+        buf: &mut [u8],
+    ) -> Result<usize, VideoError> {
+        // NACK header 12 + 4 per entry, PLI 12
+        const MIN: usize = 12 + 4 + 12;
+        if buf.len() < MIN {
+            return Err(VideoError::TooLarge);
+        }
+        let Some(media) = self.ssrc else {
+            return Ok(0);
+        };
+        // one entry can carry 17 numbers; at worst one entry each
+        let room = (buf.len() - 24) / 4;
+        let mut lost = [0u16; 256];
+        let mut n = 0;
+        self.nacks_due(now_ns, room.min(lost.len()), |s| {
+            lost[n] = s;
+            n += 1;
+        });
+        let pli = self.keyframe_request_due(now_ns);
+        let mut w = Writer::new(buf);
+        if n > 0 {
+            w.nack(sender_ssrc, media, &lost[..n])
+                .map_err(|_| VideoError::TooLarge)?;
+        }
+        if pli {
+            w.pli(sender_ssrc, media)
+                .map_err(|_| VideoError::TooLarge)?;
+        }
+        Ok(w.len())
     }
 
     /// Whether to send a keyframe request (PLI) now: a frame was lost and

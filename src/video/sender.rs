@@ -6,6 +6,8 @@
 use super::history::History;
 use super::packetizer::Packetizer;
 use super::{Codec, VideoError, MAX_MTU, MIN_MTU};
+use crate::rtcp::packet::{fir_entries, nack_seqs};
+use crate::rtcp::{Compound, Packet};
 use crate::rtp::RTP_HDR_LEN;
 use crate::synth::Synth;
 
@@ -91,7 +93,9 @@ impl Sender {
     pub fn new(cfg: SenderConfig) -> Result<Self, VideoError> {
         if !(MIN_MTU..=MAX_MTU).contains(&cfg.mtu)
             || cfg.pt > 127
-            || cfg.rtx.is_some_and(|(pt, ssrc, _)| pt > 127 || pt == cfg.pt || ssrc == cfg.ssrc)
+            || cfg
+                .rtx
+                .is_some_and(|(pt, ssrc, _)| pt > 127 || pt == cfg.pt || ssrc == cfg.ssrc)
         {
             return Err(VideoError::InvalidArgument);
         }
@@ -167,7 +171,12 @@ impl Sender {
     /// Resend the packet with sequence number `seq` through `emit`: as it
     /// was, or wrapped in RTX when configured. `NotFound` when it is no
     /// longer in the history (or too old at `now_ns`).
-    pub fn resend(&mut self, seq: u16, now_ns: u64, mut emit: impl FnMut(&[u8])) -> Result<(), VideoError> {
+    pub fn resend(
+        &mut self,
+        seq: u16,
+        now_ns: u64,
+        mut emit: impl FnMut(&[u8]),
+    ) -> Result<(), VideoError> {
         self.stats.nacked += 1;
         let Some(orig) = self.hist.get(seq, now_ns) else {
             self.stats.not_found += 1;
@@ -196,6 +205,54 @@ impl Sender {
         seqs.iter()
             .filter(|&&s| self.resend(s, now_ns, &mut emit).is_ok())
             .count()
+    }
+
+    /// The SSRC media packets carry.
+    pub fn ssrc(&self) -> u32 {
+        self.cfg.ssrc
+    }
+
+    /// Handle an incoming RTCP packet (compound or reduced-size): generic
+    /// NACKs for this stream are answered through `emit`, PLI and FIR for
+    /// it go to `keyframe_request`. Other packets are skipped. Returns the
+    /// number of packets resent; `Malformed` when the first sub-packet does
+    /// not parse (feedback before a malformed one is still acted on).
+    pub fn on_rtcp(
+        &mut self,
+        buf: &[u8],
+        now_ns: u64,
+        mut emit: impl FnMut(&[u8]),
+    ) -> Result<usize, VideoError> {
+        let mut resent = 0;
+        let ssrc = self.cfg.ssrc;
+        for (i, p) in Compound::new(buf).enumerate() {
+            let p = match p {
+                Ok(p) => p,
+                Err(_) if i == 0 => return Err(VideoError::Malformed),
+                Err(_) => break,
+            };
+            match p {
+                Packet::Nack { media, fci, .. } if media == ssrc => {
+                    for seq in nack_seqs(fci) {
+                        if self.resend(seq, now_ns, &mut emit).is_ok() {
+                            resent += 1;
+                        }
+                    }
+                }
+                Packet::Pli { media, .. } if media == ssrc => {
+                    self.keyframe_request(KeyframeRequest::Pli)
+                }
+                Packet::Fir { fci, .. } => {
+                    for (s, seq) in fir_entries(fci) {
+                        if s == ssrc {
+                            self.keyframe_request(KeyframeRequest::Fir { seq });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(resent)
     }
 
     /// A keyframe request came in: count it and tell the application.

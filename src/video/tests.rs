@@ -328,3 +328,142 @@ fn sequence_jump_starts_over() {
     assert_eq!(got[0].1, frames[1]);
     assert_eq!(a.stats().resets, 1);
 }
+
+/// Sender -> lossy link -> receiver, with RTCP NACK (and RTX) back through
+/// a lossy link: every frame comes out, identical, and the lost packets are
+/// counted as recovered.
+fn lossy_link(codec: Codec, rtx: bool, loss_pct: u64, seed: u64) -> (usize, super::ReceiverStats) {
+    use super::{Receiver, ReceiverConfig, Sender, SenderConfig};
+    use std::collections::BTreeMap;
+    let mut rng = Rng(seed);
+    let frames: Vec<Vec<u8>> = (0..150).map(|i| frame(codec, i, &mut rng)).collect();
+    let mut scfg = SenderConfig::new(codec, 96, 1200, 0x1234_5678, 65000);
+    if rtx {
+        scfg.rtx = Some((97, 0x8765_4321, 100));
+    }
+    let mut snd = Sender::new(scfg).unwrap();
+    let mut rcfg = ReceiverConfig::new(codec, 96);
+    rcfg.nack = true;
+    rcfg.rtx_pt = rtx.then_some(97);
+    rcfg.rtt_ns = 40_000_000;
+    let mut rcv = Receiver::new(rcfg).unwrap();
+    const DELAY: u64 = 20_000_000;
+    // (time, order) -> datagram, per direction
+    let mut to_rcv: BTreeMap<(u64, u64), Vec<u8>> = BTreeMap::new();
+    let mut to_snd: BTreeMap<(u64, u64), Vec<u8>> = BTreeMap::new();
+    let mut order = 0u64;
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    let mut drops = 0;
+    let mut fb = [0u8; 1500];
+    let mut now = 0u64;
+    let end = frames.len() as u64 * 33_333_333 + 2_000_000_000;
+    while now < end {
+        if now % 33_333_333 < 1_000_000 || now == 0 {
+            let i = (now / 33_333_333) as usize;
+            if i < frames.len() {
+                let mut out = Vec::new();
+                snd.send_frame(&frames[i], 3000 * i as u32, now, |p| out.push(p.to_vec()))
+                    .unwrap();
+                for p in out {
+                    // (nothing before the first packet it sees can be
+                    // asked for: the first frame goes through whole)
+                    if i == 0 || rng.below(100) >= loss_pct {
+                        order += 1;
+                        to_rcv.insert((now + DELAY, order), p);
+                    }
+                }
+            }
+        }
+        while let Some(e) = to_rcv.first_entry() {
+            if e.key().0 > now {
+                break;
+            }
+            let p = e.remove();
+            rcv.push(&p, now).unwrap();
+        }
+        while let Some(o) = rcv.poll(now) {
+            match o {
+                Output::Frame(_, data) => got.push(data.to_vec()),
+                Output::Dropped(_) => drops += 1,
+            }
+        }
+        let n = rcv.feedback(now, 1, &mut fb).unwrap();
+        if n > 0 && rng.below(100) >= loss_pct {
+            order += 1;
+            to_snd.insert((now + DELAY, order), fb[..n].to_vec());
+        }
+        while let Some(e) = to_snd.first_entry() {
+            if e.key().0 > now {
+                break;
+            }
+            let p = e.remove();
+            let mut out = Vec::new();
+            snd.on_rtcp(&p, now, |r| out.push(r.to_vec())).unwrap();
+            for r in out {
+                if rng.below(100) >= loss_pct {
+                    order += 1;
+                    to_rcv.insert((now + DELAY, order), r);
+                }
+            }
+        }
+        now += 1_000_000;
+    }
+    while let Some(o) = rcv.poll(u64::MAX) {
+        match o {
+            Output::Frame(_, data) => got.push(data.to_vec()),
+            Output::Dropped(_) => drops += 1,
+        }
+    }
+    assert_eq!(
+        drops,
+        0,
+        "{codec:?} rtx {rtx}: frames dropped, {:?}",
+        rcv.stats()
+    );
+    assert_eq!(got.len(), frames.len(), "{codec:?} rtx {rtx}");
+    let bad = got.iter().zip(&frames).position(|(a, b)| a != b);
+    assert_eq!(bad, None, "{codec:?} rtx {rtx}: frame differs");
+    if rtx {
+        assert!(rcv.stats().rtx_packets > 0);
+    }
+    assert_eq!(snd.stats().frames, frames.len() as u64);
+    (got.len(), rcv.stats())
+}
+
+#[test]
+fn nack_recovers_every_frame_under_two_percent_loss() {
+    for codec in CODECS {
+        for rtx in [false, true] {
+            let (n, st) = lossy_link(codec, rtx, 2, 41 + rtx as u64);
+            assert_eq!(n, 150);
+            assert!(st.nack.recovered > 0, "{codec:?}: {st:?}");
+            assert_eq!(st.assembler.lost, 0);
+        }
+    }
+}
+
+#[test]
+fn sender_answers_pli_and_fir_through_the_callback() {
+    use super::{KeyframeRequest, Sender, SenderConfig};
+    use std::sync::{Arc, Mutex};
+    let mut s = Sender::new(SenderConfig::new(Codec::Vp8, 97, 1200, 42, 0)).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    s.set_keyframe_callback(Some(Box::new(move |r| seen2.lock().unwrap().push(r))));
+    let mut buf = [0u8; 100];
+    let mut w = crate::rtcp::Writer::new(&mut buf);
+    w.pli(1, 42).unwrap();
+    w.pli(1, 43).unwrap(); // another stream's
+    w.fir(1, &[(42, 7), (5, 8)]).unwrap();
+    let n = w.len();
+    assert_eq!(s.on_rtcp(&buf[..n], 0, |_| ()), Ok(0));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![KeyframeRequest::Pli, KeyframeRequest::Fir { seq: 7 }]
+    );
+    assert_eq!((s.stats().plis, s.stats().firs), (1, 1));
+    assert_eq!(
+        s.on_rtcp(&[1, 2, 3], 0, |_| ()),
+        Err(super::VideoError::Malformed)
+    );
+}
