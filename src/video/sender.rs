@@ -86,7 +86,7 @@ pub struct Sender {
     hist: History,
     buf: Vec<u8>,
     stats: SenderStats,
-    on_keyframe: Option<Box<dyn FnMut(KeyframeRequest) + Send>>,
+    on_keyframe: Option<Box<dyn FnMut(KeyframeRequest)>>,
 }
 
 impl Sender {
@@ -130,7 +130,7 @@ impl Sender {
     }
 
     /// Called for every PLI/FIR passed to `keyframe_request`.
-    pub fn set_keyframe_callback(&mut self, f: Option<Box<dyn FnMut(KeyframeRequest) + Send>>) {
+    pub fn set_keyframe_callback(&mut self, f: Option<Box<dyn FnMut(KeyframeRequest)>>) {
         self.on_keyframe = f;
     }
 
