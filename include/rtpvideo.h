@@ -105,7 +105,9 @@ struct rtpvid_send *rtpvid_send_ctor(const struct rtpvid_send_cfg *cfg, int *err
  * called once per packet, in sequence order (the last has the marker bit).
  * VP8/VP9 PictureIDs advance by one per frame. Returns the number of
  * packets (>= 1), -EINVAL (NULL s, frame or cb with len > 0), -ENODATA
- * (nothing to send; no packet, the sequence number does not move).
+ * (nothing to send), -EBADMSG (an H.264 NAL unit of type 0 or 24..31,
+ * which RTP would misread); after an error no packet was sent and the
+ * sequence number did not move.
  */
 int rtpvid_send_frame(struct rtpvid_send *s, const uint8_t *frame, size_t len, uint32_t ts,
                       uint64_t now_ns, rtpvid_pkt_cb cb, void *arg);

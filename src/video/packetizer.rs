@@ -57,6 +57,14 @@ impl Packetizer {
         if frame.is_empty() {
             return Err(VideoError::EmptyFrame);
         }
+        // NAL unit types 0 and 24..31 are unspecified in H.264 and mean
+        // aggregation or fragmentation units in RTP: sent as single NAL unit
+        // packets, they would be misread.
+        if self.codec == Codec::H264
+            && super::annexb::nal_units(frame).any(|n| matches!(n[0] & 0x1f, 0 | 24..=31))
+        {
+            return Err(VideoError::Malformed);
+        }
         let mut n = 0usize;
         let mut count = |h: &[u8], b: &[u8], last: bool| {
             n += 1;

@@ -467,3 +467,24 @@ fn sender_answers_pli_and_fir_through_the_callback() {
         Err(super::VideoError::Malformed)
     );
 }
+
+#[test]
+fn h264_frames_with_rtp_only_nal_types_are_refused() {
+    let mut p = Packetizer::new(Codec::H264, 1000, 0).unwrap();
+    for bad in [
+        &[0, 0, 1, 0x18, 1, 2][..],
+        &[0, 0, 1, 0x41, 0x88, 0, 0, 1, 0x1c, 5],
+        &[0, 0, 1, 0x00, 1],
+    ] {
+        let mut n = 0;
+        assert_eq!(
+            p.packetize(bad, |_, _, _| n += 1),
+            Err(super::VideoError::Malformed)
+        );
+        assert_eq!(n, 0);
+    }
+    assert_eq!(
+        p.packetize(&[1, 2, 3], |_, _, _| ()),
+        Err(super::VideoError::EmptyFrame)
+    );
+}
