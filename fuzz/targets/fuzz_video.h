@@ -147,7 +147,9 @@ static void fv_round_trip(int codec, struct fz_in *in) {
         rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
         unsigned v = (unsigned)(rng >> 33);
         int j = i;
-        if (swap && v % 256 < swap && i + 1 < ps.n) {
+        /* The stream's first packet always comes first: a receiver cannot
+         * know of packets before the first it sees (docs/video.md). */
+        if (i > 0 && swap && v % 256 < swap && i + 1 < ps.n) {
             uint8_t *tp = ps.p[i];
             size_t tl = ps.len[i];
             ps.p[i] = ps.p[i + 1];
@@ -155,7 +157,7 @@ static void fv_round_trip(int codec, struct fz_in *in) {
             ps.p[i + 1] = tp;
             ps.len[i + 1] = tl;
         }
-        if ((v >> 8) % 256 >= loss / 4u)
+        if (i == 0 || (v >> 8) % 256 >= loss / 4u)
             FZ_CHECK(rtpvid_recv_pkt(r, ps.p[j], ps.len[j], (uint64_t)i) >= 0);
         if ((v >> 16) % 256 < dup / 4u)
             FZ_CHECK(rtpvid_recv_pkt(r, ps.p[j], ps.len[j], (uint64_t)i) >= 0);
