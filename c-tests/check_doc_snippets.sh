@@ -28,7 +28,7 @@ for f in "$work"/*.c; do
     echo "FAILED (<NAME.h> style): $f"; rc=1
   fi
   p="${f%.c}_prefixed.c"
-  sed 's|#include <\(rtp[a-z_]*\.h\)>|#include <rtpsynth/\1>|; s|#include "\(rtp[a-z_]*\.h\)"|#include <rtpsynth/\1>|' "$f" > "$p"
+  sed 's|#include <\(rt[a-z_]*\.h\)>|#include <rtpsynth/\1>|; s|#include "\(rt[a-z_]*\.h\)"|#include <rtpsynth/\1>|' "$f" > "$p"
   # shellcheck disable=SC2086
   if ! "$cc" $flags -I"$work/stage" "$p"; then
     echo "FAILED (<rtpsynth/NAME.h> style): $f"; rc=1

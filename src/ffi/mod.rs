@@ -62,9 +62,12 @@ pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize) -> Option<&'a [u8]> {
 
 pub mod error;
 pub(crate) mod handle;
+pub mod rtcp;
 pub mod rtp;
+pub mod rtpevent;
 pub mod rtpjbuf;
 pub mod rtpopus;
+pub mod rtpplay;
 pub mod rtpproc;
 pub mod rtpserver;
 pub mod rtpsynth;

@@ -212,6 +212,13 @@ mod tests {
         now + 1_000_000
     }
 
+    /// Counts its call and unschedules itself: exactly one call.
+    unsafe extern "C" fn once(arg: *mut c_void, now: u64, d: u64, e: *mut c_int) -> u64 {
+        // SAFETY: forwarded contract: `arg` points to a live AtomicU64.
+        unsafe { count(arg, now, d, e) };
+        0
+    }
+
     #[test]
     fn null_arguments() {
         let mut e = 0;
@@ -247,7 +254,7 @@ mod tests {
             rtpproc_dtor(a);
             let ch = rtpproc_create_channel(
                 a,
-                Some(count),
+                Some(once),
                 &n as *const _ as *mut c_void,
                 ptr::null_mut(),
             );

@@ -67,7 +67,7 @@ pub extern "C" fn rsynth_set_randfunc(func: rsynth_randfunc_t, arg: *mut c_void)
 }
 
 /// What the drop-in's `void *` generator handle points to.
-enum rsynth_inst {}
+pub(crate) enum rsynth_inst {}
 
 boxed_handle!(rsynth_inst => Synth);
 

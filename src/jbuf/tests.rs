@@ -159,6 +159,47 @@ fn huge_gap_erasure_does_not_divide_by_zero() {
     assert_eq!(e.ts_diff, 1000);
 }
 
+#[test]
+fn drain_delivers_every_run_in_order() {
+    let mut jb = JitterBuffer::new(16);
+    feed(&mut jb, 0);
+    for s in [3, 4, 7, 10, 11] {
+        assert!(feed(&mut jb, s).is_empty());
+    }
+    let mut r = Rec::default();
+    jb.drain(&mut r);
+    assert_eq!(
+        r.0,
+        vec![
+            Ers(1, 2, 320),
+            Ready(3),
+            Ready(4),
+            Ers(5, 6, 320),
+            Ready(7),
+            Ers(8, 9, 320),
+            Ready(10),
+            Ready(11)
+        ]
+    );
+    assert!(jb.is_empty());
+    assert_eq!(feed(&mut jb, 12), vec![Ready(12)]);
+    assert_eq!(feed(&mut jb, 11), vec![Run, Drop(11)]);
+}
+
+#[test]
+fn drain_during_warm_up_has_no_leading_erasure() {
+    let mut jb = JitterBuffer::new(16);
+    for s in [5, 6, 9] {
+        assert!(feed(&mut jb, s).is_empty());
+    }
+    let mut r = Rec::default();
+    jb.drain(&mut r);
+    assert_eq!(r.0, vec![Ready(5), Ready(6), Ers(7, 8, 320), Ready(9)]);
+    let mut r = Rec::default();
+    jb.drain(&mut r);
+    assert!(r.0.is_empty());
+}
+
 /// The failures of `udp_in` keep what the purge released, as the original
 /// returns its `drop` list with the error; nothing is filed.
 #[test]

@@ -110,6 +110,33 @@ pub enum Error {
     Spawn(i32),
 }
 
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::NoMemory => f.write_str("out of memory"),
+            Error::Shutdown => f.write_str("scheduler is shut down"),
+            Error::Spawn(os) => write!(
+                f,
+                "cannot start the scheduler thread: {}",
+                std::io::Error::from_raw_os_error(*os)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl std::fmt::Display for TaskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TaskError::Failed(code) => write!(f, "task stopped with error {code}"),
+            TaskError::Panicked => f.write_str("task panicked"),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Phase {
     Free,

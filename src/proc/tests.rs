@@ -521,3 +521,16 @@ fn closes_racing_shutdown_are_served_or_done_locally() {
         assert_eq!(p.open_channels(), 0);
     }
 }
+
+#[test]
+fn errors_describe_themselves() {
+    assert_eq!(Error::Shutdown.to_string(), "scheduler is shut down");
+    assert!(Error::Spawn(libc::EAGAIN)
+        .to_string()
+        .contains("scheduler thread"));
+    assert_eq!(
+        TaskError::Failed(-5).to_string(),
+        "task stopped with error -5"
+    );
+    assert_eq!(TaskError::Panicked.to_string(), "task panicked");
+}

@@ -5,12 +5,15 @@
 
 pub mod packet;
 pub mod report_block;
+pub mod session;
 pub mod stats;
+pub mod timing;
 pub mod writer;
 
 pub use packet::{
     check_compound, is_rtcp, Compound, Packet, ParseError, ParseErrorKind, SenderInfo,
 };
 pub use report_block::ReportBlock;
-pub use stats::RecvStats;
+pub use session::{Event, Remote, SenderStats, Session, SessionConfig, SessionError};
+pub use stats::{RecvStats, SeqStatus};
 pub use writer::{BuildError, SdesChunk, Writer};

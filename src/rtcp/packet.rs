@@ -519,6 +519,7 @@ fn validate_sdes(body: &[u8], count: usize) -> Result<(), ParseErrorKind> {
 /// RFC 5761 section 4: on a port that carries both, a datagram is RTCP when
 /// its second octet (the RTP marker bit and payload type) is 192..=223.
 /// Also requires version 2 and at least a 4-byte header.
+#[inline]
 pub fn is_rtcp(buf: &[u8]) -> bool {
     buf.len() >= 4 && buf[0] >> 6 == 2 && (192..=223).contains(&buf[1])
 }

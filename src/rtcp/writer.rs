@@ -49,6 +49,20 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// Continue after `len` bytes of packets already in `buf` (to pad a
+    /// compound built elsewhere); None when `len` is past the buffer or not
+    /// a multiple of 4.
+    pub fn resume(buf: &'a mut [u8], len: usize) -> Option<Writer<'a>> {
+        if len > buf.len() || len % 4 != 0 {
+            return None;
+        }
+        Some(Writer {
+            buf,
+            len,
+            padded: false,
+        })
+    }
+
     /// Bytes written so far.
     pub fn len(&self) -> usize {
         self.len
@@ -247,7 +261,8 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// Start of the last packet written (walks the headers we wrote).
+    /// Start of the last packet (walks the headers); None unless the
+    /// walk ends exactly at `len` on an unpadded last packet.
     fn last_start(&self) -> Option<usize> {
         let mut at = 0;
         let mut last = None;
@@ -255,7 +270,8 @@ impl<'a> Writer<'a> {
             last = Some(at);
             at += (u16::from_be_bytes([self.buf[at + 2], self.buf[at + 3]]) as usize + 1) * 4;
         }
-        last
+        let last = last?;
+        (at == self.len && self.buf[last] & 0x20 == 0).then_some(last)
     }
 }
 

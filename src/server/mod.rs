@@ -21,24 +21,48 @@
 //!   own callback cannot wait for that call: it marks the channel closed,
 //!   closes the socket at once, and the worker drops the callback as soon as
 //!   the call returns.
+//! - Per channel, in order on the receive path: STUN Binding Requests are
+//!   answered inline (`stun`), the source may move the target (`latch`),
+//!   RTCP may go to its own callback (`demux::is_rtcp`, rtcp-mux); all of
+//!   it without allocation.
+//! - Nothing the worker needs is allocated on the worker: its buffers are
+//!   allocated (fallibly) before `Server::new` returns, and the lists that
+//!   grow with the number of active channels grow with `try_reserve`, so
+//!   that memory pressure degrades service instead of aborting.
 
 mod addr;
+mod demux;
+mod error;
+mod latch;
 mod queue;
+pub mod stream;
+pub mod stun;
 pub mod sys;
 
 use std::cell::Cell;
+use std::collections::hash_map::RandomState;
 use std::collections::VecDeque;
+use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 pub use addr::Family;
-use queue::TxQueue;
+pub use demux::is_rtcp;
+pub use error::{Error, Result};
+pub use latch::Latch;
+use latch::Latcher;
+pub use queue::SLOT_KEEP;
+use queue::{PushError, TxQueue};
+use stream::Deframer;
 pub use sys::{RawAddr, MAX_DATAGRAM};
+use sys::{ReadResult, SendErr};
 
 /// Datagrams moved per channel per direction per worker round.
 pub const BATCH: usize = 64;
@@ -54,9 +78,43 @@ const WAKE_TOKEN: u64 = u64::MAX;
 const MAX_EVENTS: usize = 1024;
 const TX_PER_ROUND: usize = MAX_EVENTS;
 
-/// The receive callback: payload, source address (kernel representation and
-/// length) and the receive time in CLOCK_MONOTONIC nanoseconds.
-pub type PktIn = Box<dyn FnMut(&[u8], &libc::sockaddr_storage, libc::socklen_t, u64) + Send>;
+/// The receive callback: payload, source address and the receive time in
+/// CLOCK_MONOTONIC nanoseconds.
+pub type PktIn = Box<dyn FnMut(&[u8], &RawAddr, u64) + Send>;
+
+/// How a TCP channel (RFC 4571) gets its connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpMode {
+    /// Listen on the bound address; one connection at a time (others are
+    /// accepted and closed at once while one is up); after it ends, the
+    /// next one is accepted.
+    Listen,
+    /// Connect to this peer, once (reconnecting is the user's choice: a new
+    /// channel).
+    Connect(SocketAddr),
+}
+
+/// What happened to a TCP channel's connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// A connection is up (accepted, or the connect completed).
+    Connected,
+    /// The peer closed the connection in order (end of stream).
+    Closed,
+    /// The connection failed or was reset (connect refused, reset, ...).
+    Reset(Error),
+}
+
+/// The connection-event callback of a TCP channel: the event, the peer
+/// and the time (CLOCK_MONOTONIC ns).
+pub type EventCb = Box<dyn FnMut(StreamEvent, &RawAddr, u64) + Send>;
+
+/// Connection states of a TCP channel (`Chan::conn`).
+const CONN_NONE: u8 = 0;
+const CONN_CONNECTING: u8 = 1;
+const CONN_UP: u8 = 2;
+/// Reads per TCP channel per round (each up to 64 KiB), for fairness.
+const STREAM_READS_PER_ROUND: usize = 16;
 
 thread_local! {
     /// The id of the channel whose callback runs on this thread (0: none).
@@ -70,12 +128,19 @@ static NEXT_CHAN_ID: AtomicU64 = AtomicU64::new(1);
 /// Per-channel counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ChanStats {
+    /// Datagrams received (answered STUN requests excepted) and their bytes.
     pub rx_pkts: u64,
     pub rx_bytes: u64,
     pub tx_pkts: u64,
     pub tx_bytes: u64,
     pub tx_queue_full: u64,
     pub tx_errors: u64,
+    /// Of `rx_pkts`, those that went to the RTCP callback (rtcp-mux).
+    pub rx_rtcp: u64,
+    /// STUN Binding Requests answered (not in `rx_pkts`).
+    pub stun_answered: u64,
+    /// Times latching moved the target.
+    pub latch_moves: u64,
 }
 
 #[derive(Default)]
@@ -86,6 +151,9 @@ struct Counters {
     tx_bytes: AtomicU64,
     tx_queue_full: AtomicU64,
     tx_errors: AtomicU64,
+    rx_rtcp: AtomicU64,
+    stun_answered: AtomicU64,
+    latch_moves: AtomicU64,
 }
 
 fn bump(c: &AtomicU64, by: u64) {
@@ -95,13 +163,25 @@ fn bump(c: &AtomicU64, by: u64) {
 /// What a channel is bound to and how it queues.
 #[derive(Clone, Copy, Debug)]
 pub struct ChanConfig<'a> {
-    /// None: the wildcard of the family.
+    /// None: the wildcard of the family. Numeric only.
     pub bind_host: Option<&'a str>,
     pub bind_port: u16,
-    /// 0 auto, 4 IPv4, 6 IPv6.
-    pub bind_family: i32,
+    pub bind_family: Family,
     /// Power of two up to 65536; 0 means 32.
     pub queue_size: u32,
+}
+
+/// The per-channel behaviours beyond plain datagrams.
+#[derive(Default)]
+pub struct ChanOptions {
+    /// How the target is learned from received packets.
+    pub latch: Latch,
+    /// Answer STUN Binding Requests (RFC 5389) inline; they never reach a
+    /// callback.
+    pub stun: bool,
+    /// rtcp-mux (RFC 5761): RTCP goes to this callback instead of the
+    /// packet callback.
+    pub rtcp: Option<PktIn>,
 }
 
 struct TxState {
@@ -111,16 +191,85 @@ struct TxState {
     active: bool,
 }
 
+/// The callbacks, held by the worker while it calls one.
+struct Callbacks {
+    pkt: Option<PktIn>,
+    rtcp: Option<PktIn>,
+    ev: Option<EventCb>,
+}
+
+impl Callbacks {
+    fn release(&mut self) -> Callbacks {
+        Callbacks {
+            pkt: self.pkt.take(),
+            rtcp: self.rtcp.take(),
+            ev: self.ev.take(),
+        }
+    }
+
+    /// Tell a TCP channel's user about its connection.
+    fn event(&mut self, c: &Chan, ev: StreamEvent, peer: &RawAddr, now: u64) {
+        if let Some(f) = self.ev.as_mut() {
+            IN_CB.with(|x| x.set(c.id));
+            f(ev, peer, now);
+            IN_CB.with(|x| x.set(0));
+        }
+    }
+}
+
+/// A TCP channel's sockets and framing state (worker side).
+struct Stream {
+    listener: Option<OwnedFd>,
+    conn: Option<OwnedFd>,
+    peer: RawAddr,
+    rx: Deframer,
+    /// Bytes of the queue's head frame already written.
+    woff: usize,
+    /// EPOLLOUT is on (output waits for room in the socket).
+    out_armed: bool,
+}
+
+impl Stream {
+    fn close_fds(&mut self, epfd: std::os::fd::RawFd) {
+        for fd in [self.listener.take(), self.conn.take()]
+            .into_iter()
+            .flatten()
+        {
+            sys::epoll_del(epfd, fd.as_raw_fd());
+        }
+    }
+}
+
 struct Chan {
     id: u64,
     token: u64,
     closed: AtomicBool,
     sock: Mutex<Option<OwnedFd>>,
-    cb: Mutex<Option<PktIn>>,
+    cb: Mutex<Callbacks>,
+    stun: bool,
+    latch_on: AtomicBool,
+    latch: Mutex<Latcher>,
     tx: Mutex<TxState>,
+    /// Signalled (under `tx`) whenever the queue becomes empty.
+    drained: Condvar,
+    /// TCP channels only: the sockets (locked by the worker, never while
+    /// a caller's thread needs it: `send` reads `conn` instead).
+    stream: Option<Mutex<Stream>>,
+    conn: AtomicU8,
     local: RawAddr,
     local_sa: SocketAddr,
     stats: Counters,
+}
+
+impl Chan {
+    /// Forget the queue and wake `drain` waiters (close, shutdown, a lost
+    /// connection).
+    fn discard_queue(&self) {
+        let mut tx = self.tx.lock();
+        tx.q.clear();
+        tx.active = false;
+        self.drained.notify_all();
+    }
 }
 
 /// Channels by epoll token (slot index | generation << 32).
@@ -132,16 +281,20 @@ struct Table {
 }
 
 impl Table {
-    fn reserve(&mut self) -> u64 {
+    fn reserve(&mut self) -> Result<u64> {
         let slot = match self.free.pop() {
             Some(s) => s,
             None => {
+                let oom = |_| Error::NoMemory;
+                self.slots.try_reserve(1).map_err(oom)?;
+                self.gens.try_reserve(1).map_err(oom)?;
+                self.free.try_reserve(self.slots.len() + 1).map_err(oom)?;
                 self.slots.push(None);
                 self.gens.push(0);
                 (self.slots.len() - 1) as u32
             }
         };
-        slot as u64 | (self.gens[slot as usize] as u64) << 32
+        Ok(slot as u64 | (self.gens[slot as usize] as u64) << 32)
     }
 
     fn split(token: u64) -> (usize, u32) {
@@ -161,7 +314,8 @@ impl Table {
         self.slots.get(s)?.as_ref()
     }
 
-    /// Free the slot of `token` (no-op if it was already freed).
+    /// Free the slot of `token` (no-op if it was already freed). `free`
+    /// has room for every slot (reserved in `reserve`): no allocation.
     fn remove(&mut self, token: u64) -> Option<Arc<Chan>> {
         let (s, g) = Self::split(token);
         if self.gens.get(s) != Some(&g) {
@@ -172,16 +326,12 @@ impl Table {
         self.slots[s].take()
     }
 
-    fn drain_all(&mut self) -> Vec<Arc<Chan>> {
-        let mut out = Vec::new();
-        for (s, slot) in self.slots.iter_mut().enumerate() {
-            if let Some(c) = slot.take() {
-                self.gens[s] = self.gens[s].wrapping_add(1);
-                self.free.push(s as u32);
-                out.push(c);
-            }
-        }
-        out
+    /// Every channel out of the table (for the worker's exit), without
+    /// allocating: the slots go, and the bumped generations make every
+    /// token stale, so later `get`/`remove` find nothing.
+    fn take_all(&mut self) -> Vec<Option<Arc<Chan>>> {
+        self.gens.iter_mut().for_each(|g| *g = g.wrapping_add(1));
+        std::mem::take(&mut self.slots)
     }
 }
 
@@ -191,6 +341,8 @@ struct Shared {
     tick_ms: i32,
     shutdown: AtomicBool,
     table: Mutex<Table>,
+    /// Channels that went from idle to having output; room for one entry
+    /// per channel is reserved when the channel is created.
     ready: Mutex<Vec<Arc<Chan>>>,
 }
 
@@ -216,9 +368,55 @@ pub struct Channel {
     shared: Arc<Shared>,
 }
 
+/// The worker's buffers, allocated before the server starts.
+struct WorkerBufs {
+    events: sys::Events,
+    rb: sys::RecvBatch,
+    sb: sys::SendBatch,
+    spares: Vec<Vec<u8>>,
+    rx: Vec<Arc<Chan>>,
+    pending: VecDeque<Arc<Chan>>,
+    blocked: Vec<Arc<Chan>>,
+}
+
+impl WorkerBufs {
+    fn new() -> Result<WorkerBufs> {
+        let mut spares = sys::try_vec(BATCH)?;
+        spares.resize_with(BATCH, Vec::new);
+        let mut pending = VecDeque::new();
+        pending
+            .try_reserve(MAX_EVENTS)
+            .map_err(|_| Error::NoMemory)?;
+        Ok(WorkerBufs {
+            events: sys::Events::new(MAX_EVENTS)?,
+            rb: sys::RecvBatch::new(BATCH)?,
+            sb: sys::SendBatch::new(BATCH)?,
+            spares,
+            rx: sys::try_vec(MAX_EVENTS)?,
+            pending,
+            blocked: sys::try_vec(MAX_EVENTS)?,
+        })
+    }
+}
+
+/// Is the queue size acceptable? (0: the default.)
+fn queue_slots(queue_size: u32) -> Result<usize> {
+    let qs = if queue_size == 0 {
+        DEFAULT_QUEUE
+    } else {
+        queue_size
+    };
+    if !qs.is_power_of_two() || qs > MAX_QUEUE {
+        return Err(Error::Invalid);
+    }
+    Ok(qs as usize)
+}
+
 impl Server {
     /// Start a server whose output waits at most 1/`tick_hz` s (0: 200 Hz).
-    pub fn new(tick_hz: u32) -> Result<Server, i32> {
+    /// Everything the worker needs is allocated before this returns:
+    /// NoMemory here, never an abort on the worker later.
+    pub fn new(tick_hz: u32) -> Result<Server> {
         let hz = if tick_hz == 0 {
             DEFAULT_TICK_HZ
         } else {
@@ -228,6 +426,7 @@ impl Server {
         let epfd = sys::epoll_create()?;
         let evfd = sys::eventfd()?;
         sys::epoll_add(epfd.as_raw_fd(), evfd.as_raw_fd(), WAKE_TOKEN)?;
+        let bufs = WorkerBufs::new()?;
         let shared = Arc::new(Shared {
             epfd,
             evfd,
@@ -239,8 +438,8 @@ impl Server {
         let sh = shared.clone();
         let h = std::thread::Builder::new()
             .name("rtpsrv".into())
-            .spawn(move || worker_main(sh))
-            .map_err(|e| e.raw_os_error().unwrap_or(libc::EAGAIN))?;
+            .spawn(move || worker_main(sh, bufs))
+            .map_err(sys::spawn_error)?;
         Ok(Server {
             shared,
             thread: Mutex::new(Some(h)),
@@ -252,42 +451,195 @@ impl Server {
     }
 
     /// Open a channel: bind its socket and start receiving into `cb`.
-    pub fn create_channel(&self, cfg: &ChanConfig, cb: PktIn) -> Result<Channel, i32> {
-        let qs = if cfg.queue_size == 0 {
-            DEFAULT_QUEUE
-        } else {
-            cfg.queue_size
-        };
-        if !qs.is_power_of_two() || qs > MAX_QUEUE {
-            return Err(libc::EINVAL);
-        }
-        let fam = Family::from_code(cfg.bind_family).ok_or(libc::EINVAL)?;
-        let baddr = addr::bind_addr(cfg.bind_host, cfg.bind_port, fam)?;
+    pub fn create_channel(&self, cfg: &ChanConfig, cb: PktIn) -> Result<Channel> {
+        self.create_channel_with(cfg, ChanOptions::default(), Some(cb))
+    }
+
+    /// Open a channel with options; `cb` None makes it send-only (what it
+    /// receives is counted and dropped; STUN is still answered, RTCP still
+    /// goes to `opts.rtcp`).
+    pub fn create_channel_with(
+        &self,
+        cfg: &ChanConfig,
+        opts: ChanOptions,
+        cb: Option<PktIn>,
+    ) -> Result<Channel> {
+        let qs = queue_slots(cfg.queue_size)?;
+        let baddr = addr::bind_addr(cfg.bind_host, cfg.bind_port, cfg.bind_family)?;
         if self.is_shut_down() {
-            return Err(libc::ESHUTDOWN);
+            return Err(Error::Shutdown);
         }
         let fd = sys::udp_bind(&baddr)?;
+        self.register(Socket::Dgram(fd), qs, opts, cb, None)
+    }
+
+    /// Open an RFC 4571 TCP channel: bound as `cfg` says (for `Connect`
+    /// with no host and `Family::Auto`, of the peer's family), listening or
+    /// connecting. Packets are framed with a 2-byte length both ways;
+    /// `send` queues as for UDP (lossy, bounded: a slow peer fills the
+    /// queue and `send` reports QueueFull) and NotConnected when there is
+    /// no connection (a connect in progress queues). `ev` hears of the
+    /// connection coming up, the peer closing (its queue is discarded) and
+    /// resets; `cb` gets each packet with the peer's address.
+    pub fn create_tcp_channel(
+        &self,
+        cfg: &ChanConfig,
+        mode: TcpMode,
+        cb: Option<PktIn>,
+        ev: Option<EventCb>,
+    ) -> Result<Channel> {
+        let qs = queue_slots(cfg.queue_size)?;
+        let fam = match (cfg.bind_family, cfg.bind_host, mode) {
+            (Family::Auto, None, TcpMode::Connect(SocketAddr::V6(_))) => Family::V6,
+            (f, _, _) => f,
+        };
+        let baddr = addr::bind_addr(cfg.bind_host, cfg.bind_port, fam)?;
+        if self.is_shut_down() {
+            return Err(Error::Shutdown);
+        }
+        let fd = sys::tcp_bind(&baddr)?;
         let local = sys::local_addr(fd.as_raw_fd())?;
-        let local_sa = local.to_socket_addr().ok_or(libc::EAFNOSUPPORT)?;
-        let raw_fd = fd.as_raw_fd();
+        let local_sa = local.to_socket_addr().ok_or(Error::Invalid)?;
+        let rx = Deframer::new().ok_or(Error::NoMemory)?;
+        let mut st = Stream {
+            listener: None,
+            conn: None,
+            peer: RawAddr::empty(),
+            rx,
+            woff: 0,
+            out_armed: false,
+        };
+        match mode {
+            TcpMode::Listen => {
+                sys::listen(fd.as_raw_fd())?;
+                st.listener = Some(fd);
+            }
+            TcpMode::Connect(peer) => {
+                let to = RawAddr::from(addr::target_for(peer, &local_sa)?);
+                // Completion (even at once) is learned from EPOLLOUT, so
+                // that Connected is always an event.
+                sys::connect(fd.as_raw_fd(), &to)?;
+                st.peer = to;
+                st.conn = Some(fd);
+                st.out_armed = true;
+            }
+        }
+        self.register(Socket::Stream(st), qs, ChanOptions::default(), cb, ev)
+    }
+
+    /// Open an RTP/RTCP pair (RFC 3550 section 11): the RTP channel on an
+    /// even port of `ports` and the RTCP channel on the odd port above it,
+    /// both bound as `cfg` says (`cfg.bind_port` is ignored). Pairs are
+    /// tried from a random start; a port that is in use (by this process or
+    /// another) moves on to the next pair. AddrInUse when every pair of the
+    /// range is taken; Invalid when the range holds no pair.
+    pub fn create_pair(
+        &self,
+        cfg: &ChanConfig,
+        ports: RangeInclusive<u16>,
+        rtp: (ChanOptions, Option<PktIn>),
+        rtcp: (ChanOptions, Option<PktIn>),
+    ) -> Result<(Channel, Channel)> {
+        let qs = queue_slots(cfg.queue_size)?;
+        let lo = (*ports.start()).max(2);
+        let lo = lo + (lo & 1);
+        let hi = *ports.end();
+        if lo == 0 || hi < 2 || lo > hi - 1 {
+            return Err(Error::Invalid);
+        }
+        let pairs = (hi - 1 - lo) as u32 / 2 + 1;
+        // A random start, so that processes sharing a range rarely race
+        // for the same pair.
+        let start = (RandomState::new().build_hasher().finish() % pairs as u64) as u32;
+        for k in 0..pairs {
+            if self.is_shut_down() {
+                return Err(Error::Shutdown);
+            }
+            let port = lo + (2 * ((start + k) % pairs)) as u16;
+            let a = addr::bind_addr(cfg.bind_host, port, cfg.bind_family)?;
+            let b = addr::bind_addr(cfg.bind_host, port + 1, cfg.bind_family)?;
+            let fa = match sys::udp_bind(&a) {
+                Ok(f) => f,
+                Err(Error::AddrInUse) => continue,
+                Err(e) => return Err(e),
+            };
+            let fb = match sys::udp_bind(&b) {
+                Ok(f) => f,
+                Err(Error::AddrInUse) => continue,
+                Err(e) => return Err(e),
+            };
+            let ra = self.register(Socket::Dgram(fa), qs, rtp.0, rtp.1, None)?;
+            let rb = self.register(Socket::Dgram(fb), qs, rtcp.0, rtcp.1, None)?;
+            return Ok((ra, rb));
+        }
+        Err(Error::AddrInUse)
+    }
+
+    fn register(
+        &self,
+        sock: Socket,
+        qs: usize,
+        opts: ChanOptions,
+        cb: Option<PktIn>,
+        ev: Option<EventCb>,
+    ) -> Result<Channel> {
+        let (sock, stream, raw_fd, out, conn) = match sock {
+            Socket::Dgram(fd) => {
+                let raw = fd.as_raw_fd();
+                (Some(fd), None, raw, false, CONN_NONE)
+            }
+            Socket::Stream(st) => {
+                let (raw, conn) = match (&st.listener, &st.conn) {
+                    (Some(l), _) => (l.as_raw_fd(), CONN_NONE),
+                    (None, Some(c)) => (c.as_raw_fd(), CONN_CONNECTING),
+                    (None, None) => return Err(Error::Invalid),
+                };
+                let out = st.out_armed;
+                (None, Some(Mutex::new(st)), raw, out, conn)
+            }
+        };
+        let local = sys::local_addr(raw_fd)?;
+        let local_sa = local.to_socket_addr().ok_or(Error::Invalid)?;
+        let q = TxQueue::new(qs).ok_or(Error::NoMemory)?;
         let sh = &self.shared;
         let chan = {
             let mut t = sh.table.lock();
             if sh.shutdown.load(Ordering::Acquire) {
-                return Err(libc::ESHUTDOWN);
+                return Err(Error::Shutdown);
             }
-            let token = t.reserve();
+            let token = t.reserve()?;
+            {
+                // A channel is on the ready list at most once (`active`):
+                // room for every slot keeps `send` from allocating.
+                let mut r = sh.ready.lock();
+                let want = t.slots.len().saturating_sub(r.len());
+                if r.try_reserve_exact(want).is_err() {
+                    t.remove(token);
+                    return Err(Error::NoMemory);
+                }
+            }
+            let latch_on = opts.latch != Latch::Off;
             let chan = Arc::new(Chan {
                 id: NEXT_CHAN_ID.fetch_add(1, Ordering::Relaxed),
                 token,
                 closed: AtomicBool::new(false),
-                sock: Mutex::new(Some(fd)),
-                cb: Mutex::new(Some(cb)),
+                sock: Mutex::new(sock),
+                cb: Mutex::new(Callbacks {
+                    pkt: cb,
+                    rtcp: opts.rtcp,
+                    ev,
+                }),
+                stun: opts.stun,
+                latch_on: AtomicBool::new(latch_on),
+                latch: Mutex::new(Latcher::new(opts.latch)),
                 tx: Mutex::new(TxState {
-                    q: TxQueue::new(qs as usize),
+                    q,
                     target: None,
                     active: false,
                 }),
+                drained: Condvar::new(),
+                stream,
+                conn: AtomicU8::new(conn),
                 local,
                 local_sa,
                 stats: Counters::default(),
@@ -300,7 +652,9 @@ impl Server {
             shared: sh.clone(),
         };
         // On failure dropping `ch` undoes everything (table slot, socket).
-        sys::epoll_add(sh.epfd.as_raw_fd(), raw_fd, ch.chan.token)?;
+        // Once added, the worker may use (and, for a failed connect, close)
+        // the socket at once: nothing here touches it afterwards.
+        sys::epoll_add_watch(sh.epfd.as_raw_fd(), raw_fd, ch.chan.token, out)?;
         Ok(ch)
     }
 
@@ -338,35 +692,84 @@ impl Channel {
         self.chan.local_sa
     }
 
-    /// Where queued packets go. Numeric addresses only.
-    pub fn set_target(&self, host: &str, port: u16) -> Result<(), i32> {
+    /// Where queued packets go. Numeric addresses only. NotSupported on a
+    /// TCP channel (its peer is the connection's).
+    pub fn set_target(&self, host: &str, port: u16) -> Result<()> {
+        if self.chan.stream.is_some() {
+            return Err(Error::NotSupported);
+        }
         let a = addr::target_addr(host, port, &self.chan.local_sa)?;
         self.chan.tx.lock().target = Some(RawAddr::from_socket_addr(&a));
         Ok(())
     }
 
+    /// Where queued packets go, from an address value (an IPv4 address on
+    /// an IPv6 channel is sent IPv4-mapped; IPv6 on an IPv4 channel is
+    /// FamilyMismatch; port 0 is Invalid).
+    pub fn set_target_addr(&self, to: SocketAddr) -> Result<()> {
+        if self.chan.stream.is_some() {
+            return Err(Error::NotSupported);
+        }
+        let a = addr::target_for(to, &self.chan.local_sa)?;
+        self.chan.tx.lock().target = Some(RawAddr::from_socket_addr(&a));
+        Ok(())
+    }
+
+    /// The current target (set or latched), if any.
+    pub fn target(&self) -> Option<RawAddr> {
+        self.chan.tx.lock().target
+    }
+
+    /// Change how the target is learned, and start learning afresh (a
+    /// locked channel unlocks). The current target stays until a source
+    /// replaces it.
+    pub fn set_latch(&self, mode: Latch) {
+        let c = &self.chan;
+        let mut l = c.latch.lock();
+        *l = Latcher::new(mode);
+        c.latch_on.store(mode != Latch::Off, Ordering::Release);
+    }
+
+    /// Is a TCP channel's connection up? (Always false for UDP.)
+    pub fn is_connected(&self) -> bool {
+        self.chan.conn.load(Ordering::Acquire) == CONN_UP
+    }
+
+    /// Has a `Latch::Lock` channel locked onto a source?
+    pub fn is_latched(&self) -> bool {
+        self.chan.latch.lock().is_locked()
+    }
+
     /// Queue a copy of `pkt` for sending; never blocks.
-    pub fn send(&self, pkt: &[u8]) -> Result<(), i32> {
+    pub fn send(&self, pkt: &[u8]) -> Result<()> {
         if pkt.len() > MAX_DATAGRAM {
-            return Err(libc::EMSGSIZE);
+            return Err(Error::TooBig);
         }
         let sh = &self.shared;
         if sh.shutdown.load(Ordering::Acquire) {
-            return Err(libc::ESHUTDOWN);
+            return Err(Error::Shutdown);
         }
         let c = &self.chan;
         if c.closed.load(Ordering::Acquire) {
-            return Err(libc::EBADF);
+            return Err(Error::Closing);
+        }
+        let stream = c.stream.is_some();
+        if stream && c.conn.load(Ordering::Acquire) == CONN_NONE {
+            return Err(Error::NotConnected);
         }
         {
             let mut tx = c.tx.lock();
-            if tx.target.is_none() {
-                return Err(libc::EDESTADDRREQ);
+            if !stream && tx.target.is_none() {
+                return Err(Error::NoTarget);
             }
-            if tx.q.push(pkt).is_err() {
-                drop(tx);
-                bump(&c.stats.tx_queue_full, 1);
-                return Err(libc::ENOBUFS);
+            match tx.q.push(pkt) {
+                Ok(()) => {}
+                Err(PushError::Full) => {
+                    drop(tx);
+                    bump(&c.stats.tx_queue_full, 1);
+                    return Err(Error::QueueFull);
+                }
+                Err(PushError::NoMemory) => return Err(Error::NoMemory),
             }
             if tx.active {
                 return Ok(());
@@ -375,6 +778,15 @@ impl Channel {
         }
         let was_empty = {
             let mut r = sh.ready.lock();
+            // Room is reserved per channel; this only guards against the
+            // rare excess of closed channels still listed.
+            if r.try_reserve(1).is_err() {
+                drop(r);
+                let mut tx = c.tx.lock();
+                tx.q.unpush();
+                tx.active = false;
+                return Err(Error::NoMemory);
+            }
             let e = r.is_empty();
             r.push(c.clone());
             e
@@ -383,6 +795,43 @@ impl Channel {
             sh.wake();
         }
         Ok(())
+    }
+
+    /// Wait until every packet queued so far is on the wire (handed to the
+    /// kernel, or dropped as a tx error), at most `timeout`. TimedOut when
+    /// time ran out; Shutdown / Closing when the queue was discarded;
+    /// WouldDeadlock on the worker thread (inside a callback) unless the
+    /// queue is already empty.
+    pub fn drain(&self, timeout: Duration) -> Result<()> {
+        let c = &self.chan;
+        let deadline = Instant::now().checked_add(timeout);
+        let mut tx = c.tx.lock();
+        loop {
+            if tx.q.is_empty() {
+                return Ok(());
+            }
+            if self.shared.shutdown.load(Ordering::Acquire) {
+                return Err(Error::Shutdown);
+            }
+            if c.closed.load(Ordering::Acquire) {
+                return Err(Error::Closing);
+            }
+            if self.shared.on_worker() {
+                return Err(Error::WouldDeadlock);
+            }
+            match deadline {
+                Some(d) => {
+                    if c.drained.wait_until(&mut tx, d).timed_out() {
+                        return if tx.q.is_empty() {
+                            Ok(())
+                        } else {
+                            Err(Error::TimedOut)
+                        };
+                    }
+                }
+                None => c.drained.wait(&mut tx),
+            }
+        }
     }
 
     pub fn stats(&self) -> ChanStats {
@@ -395,11 +844,20 @@ impl Channel {
             tx_bytes: l(&s.tx_bytes),
             tx_queue_full: l(&s.tx_queue_full),
             tx_errors: l(&s.tx_errors),
+            rx_rtcp: l(&s.rx_rtcp),
+            stun_answered: l(&s.stun_answered),
+            latch_moves: l(&s.latch_moves),
         }
     }
 
     /// Close the channel (same as dropping the handle).
     pub fn close(self) {}
+
+    /// Drain (at most `timeout`), then close. The channel is closed in
+    /// every case; the result is the drain's.
+    pub fn close_drained(self, timeout: Duration) -> Result<()> {
+        self.drain(timeout)
+    }
 
     fn close_inner(&mut self) {
         let c = &self.chan;
@@ -410,8 +868,8 @@ impl Channel {
         let own_callback = IN_CB.with(|x| x.get()) == c.id;
         if !own_callback {
             // Waits for a running callback of this channel to return.
-            let cb = c.cb.lock().take();
-            drop(cb);
+            let cbs = c.cb.lock().release();
+            drop(cbs);
         }
         // else: the worker holds `cb` up the stack and drops it as soon as
         // the callback returns; it never calls it again (`closed`).
@@ -420,8 +878,15 @@ impl Channel {
             sys::epoll_del(sh.epfd.as_raw_fd(), fd.as_raw_fd());
             drop(fd);
         }
+        if let Some(st) = &c.stream {
+            // From inside its own callback the worker holds the stream and
+            // closes the sockets when the callback returns.
+            if !own_callback {
+                st.lock().close_fds(sh.epfd.as_raw_fd());
+            }
+        }
         drop(sh.table.lock().remove(c.token));
-        c.tx.lock().q.clear();
+        c.discard_queue();
     }
 }
 
@@ -431,13 +896,15 @@ impl Drop for Channel {
     }
 }
 
-fn worker_main(sh: Arc<Shared>) {
+fn worker_main(sh: Arc<Shared>, bufs: WorkerBufs) {
     WORKER_OF.with(|w| w.set(Arc::as_ptr(&sh) as usize));
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Worker::new(&sh).run()));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Worker { sh: &sh, b: bufs }.run()
+    }));
     match r {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
-            eprintln!("rtpsynth: server worker stopped: epoll_wait failed with errno {e}");
+            eprintln!("rtpsynth: server worker stopped: epoll_wait failed: {e}");
         }
         Err(_) => {
             eprintln!("rtpsynth: server worker panicked; the server is shut down");
@@ -446,12 +913,18 @@ fn worker_main(sh: Arc<Shared>) {
     IN_CB.with(|x| x.set(0));
     sh.shutdown.store(true, Ordering::Release);
     // Release every callback; sockets stay open until their handles close.
-    let chans = sh.table.lock().drain_all();
-    for c in chans {
-        drop(c.cb.lock().take());
-        c.tx.lock().q.clear();
+    let chans = sh.table.lock().take_all();
+    for c in chans.into_iter().flatten() {
+        drop(c.cb.lock().release());
+        c.discard_queue();
     }
     sh.ready.lock().clear();
+}
+
+/// A new channel's socket(s).
+enum Socket {
+    Dgram(OwnedFd),
+    Stream(Stream),
 }
 
 enum TxOutcome {
@@ -462,36 +935,24 @@ enum TxOutcome {
 
 struct Worker<'a> {
     sh: &'a Arc<Shared>,
-    events: Vec<libc::epoll_event>,
-    rb: sys::RecvBatch,
-    sb: sys::SendBatch,
-    spares: Vec<Vec<u8>>,
+    b: WorkerBufs,
 }
 
-impl<'a> Worker<'a> {
-    fn new(sh: &'a Arc<Shared>) -> Worker<'a> {
-        Worker {
-            sh,
-            events: vec![sys::new_event(); MAX_EVENTS],
-            rb: sys::RecvBatch::new(BATCH),
-            sb: sys::SendBatch::new(BATCH),
-            spares: vec![Vec::new(); BATCH],
-        }
-    }
-
+impl Worker<'_> {
     fn stopping(&self) -> bool {
         self.sh.shutdown.load(Ordering::Acquire)
     }
 
-    fn run(&mut self) -> Result<(), i32> {
+    fn run(&mut self) -> Result<()> {
         let sh = self.sh;
         let tick_ns = sh.tick_ms as u64 * 1_000_000;
-        let mut rx: Vec<Arc<Chan>> = Vec::with_capacity(MAX_EVENTS);
-        // Channels with output, served round-robin, TX_PER_ROUND per round.
-        let mut pending: VecDeque<Arc<Chan>> = VecDeque::new();
-        // Channels whose socket refused more (EAGAIN): retried after a tick.
-        let mut blocked: Vec<Arc<Chan>> = Vec::new();
+        // `pending`: channels with output, served round-robin, TX_PER_ROUND
+        // per round. `blocked`: channels whose socket refused more (EAGAIN),
+        // retried after a tick. Both grow only with `try_reserve`; when that
+        // fails the channels wait where they are and the worker polls every
+        // tick instead of sleeping (`starved`).
         let mut retry_at = 0u64;
+        let mut starved = false;
         loop {
             // Checked before every wait, not only after one: a shutdown
             // whose eventfd signal was consumed by the drain below (meant
@@ -499,49 +960,71 @@ impl<'a> Worker<'a> {
             if self.stopping() {
                 return Ok(());
             }
-            let timeout = if !pending.is_empty() {
+            let timeout = if !self.b.pending.is_empty() {
                 0
-            } else if !blocked.is_empty() {
+            } else if !self.b.blocked.is_empty() || starved {
                 sh.tick_ms
             } else {
                 -1
             };
-            let n = sys::epoll_wait(sh.epfd.as_raw_fd(), &mut self.events, timeout)?;
+            let n = sys::epoll_wait(sh.epfd.as_raw_fd(), &mut self.b.events, timeout)?;
             let now = crate::clock::monotonic_ns();
             if self.stopping() {
                 return Ok(());
             }
             {
                 let t = sh.table.lock();
-                for ev in &self.events[..n] {
-                    let tok = ev.u64;
+                for i in 0..n {
+                    let tok = self.b.events.token(i);
                     if tok == WAKE_TOKEN {
                         sys::eventfd_drain(sh.evfd.as_raw_fd());
                     } else if let Some(c) = t.get(tok) {
-                        rx.push(c.clone());
+                        // n <= MAX_EVENTS, the reserved capacity.
+                        self.b.rx.push(c.clone());
                     }
                 }
             }
+            let mut rx = std::mem::take(&mut self.b.rx);
             for c in rx.drain(..) {
                 self.service_rx(&c, now);
                 if self.stopping() {
                     return Ok(());
                 }
             }
-            pending.extend(sh.ready.lock().drain(..));
-            if !blocked.is_empty() && now >= retry_at {
-                pending.extend(blocked.drain(..));
+            self.b.rx = rx;
+            starved = false;
+            {
+                let mut r = sh.ready.lock();
+                if self.b.pending.try_reserve(r.len()).is_ok() {
+                    self.b.pending.extend(r.drain(..));
+                } else {
+                    starved = true;
+                }
             }
-            for _ in 0..pending.len().min(TX_PER_ROUND) {
-                let Some(c) = pending.pop_front() else { break };
+            if !self.b.blocked.is_empty() && now >= retry_at {
+                if self.b.pending.try_reserve(self.b.blocked.len()).is_ok() {
+                    self.b.pending.extend(self.b.blocked.drain(..));
+                } else {
+                    starved = true;
+                }
+            }
+            for _ in 0..self.b.pending.len().min(TX_PER_ROUND) {
+                let Some(c) = self.b.pending.pop_front() else {
+                    break;
+                };
                 match self.service_tx(&c) {
                     TxOutcome::Done => {}
-                    TxOutcome::More => pending.push_back(c),
+                    // Just popped: pushing back cannot allocate.
+                    TxOutcome::More => self.b.pending.push_back(c),
                     TxOutcome::Blocked => {
-                        if blocked.is_empty() {
+                        if self.b.blocked.try_reserve(1).is_err() {
+                            self.b.pending.push_back(c);
+                            continue;
+                        }
+                        if self.b.blocked.is_empty() {
                             retry_at = now + tick_ns;
                         }
-                        blocked.push(c);
+                        self.b.blocked.push(c);
                     }
                 }
             }
@@ -552,10 +1035,14 @@ impl<'a> Worker<'a> {
         if c.closed.load(Ordering::Acquire) {
             return;
         }
+        if let Some(st) = &c.stream {
+            self.service_stream(c, st, now);
+            return;
+        }
         let n = {
             let g = c.sock.lock();
             let Some(fd) = g.as_ref() else { return };
-            match self.rb.recv(fd.as_raw_fd(), BATCH) {
+            match self.b.rb.recv(fd.as_raw_fd(), BATCH) {
                 Ok(n) => n,
                 Err(_) => return,
             }
@@ -564,27 +1051,66 @@ impl<'a> Worker<'a> {
             return;
         }
         let mut g = c.cb.lock();
-        let Some(cb) = g.as_mut() else { return };
+        let cbs = &mut *g;
         for i in 0..n {
-            let (pkt, from, fromlen) = self.rb.get(i);
+            let (pkt, from) = self.b.rb.get(i);
+            if c.stun && stun::looks_like_stun(pkt) {
+                if let Ok(req) = stun::parse_binding_request(pkt) {
+                    answer_stun(c, &req, from);
+                    continue;
+                }
+            }
             bump(&c.stats.rx_pkts, 1);
             bump(&c.stats.rx_bytes, pkt.len() as u64);
-            IN_CB.with(|x| x.set(c.id));
-            cb(pkt, from, fromlen, now);
-            IN_CB.with(|x| x.set(0));
+            if c.latch_on.load(Ordering::Relaxed) {
+                latch_source(c, from);
+            }
+            let cb = if cbs.rtcp.is_some() && demux::is_rtcp(pkt) {
+                bump(&c.stats.rx_rtcp, 1);
+                &mut cbs.rtcp
+            } else {
+                &mut cbs.pkt
+            };
+            if let Some(cb) = cb.as_mut() {
+                IN_CB.with(|x| x.set(c.id));
+                cb(pkt, from, now);
+                IN_CB.with(|x| x.set(0));
+            }
             if c.closed.load(Ordering::Acquire) || self.stopping() {
                 break;
             }
         }
         if c.closed.load(Ordering::Acquire) {
-            // Closed from inside its own callback: release the callback.
-            drop(g.take());
+            // Closed from inside its own callback: release the callbacks.
+            drop(cbs.release());
         }
     }
 
     fn service_tx(&mut self, c: &Arc<Chan>) -> TxOutcome {
         if c.closed.load(Ordering::Acquire) {
             return TxOutcome::Done;
+        }
+        if let Some(st) = &c.stream {
+            let mut s = st.lock();
+            return match self.flush_stream(c, &mut s) {
+                Ok(o) => o,
+                Err(e) => {
+                    let mut g = c.cb.lock();
+                    let peer = s.peer;
+                    self.lose_conn(c, &mut s);
+                    g.event(
+                        c,
+                        StreamEvent::Reset(e),
+                        &peer,
+                        crate::clock::monotonic_ns(),
+                    );
+                    if c.closed.load(Ordering::Acquire) {
+                        drop(g.release());
+                        s.close_fds(self.sh.epfd.as_raw_fd());
+                    }
+                    TxOutcome::Done
+                }
+            };
         }
         let g = c.sock.lock();
         let Some(fd) = g.as_ref().map(|f| f.as_raw_fd()) else {
@@ -595,20 +1121,22 @@ impl<'a> Worker<'a> {
             let Some(dest) = tx.target else {
                 tx.q.clear();
                 tx.active = false;
+                c.drained.notify_all();
                 return TxOutcome::Done;
             };
             if tx.q.is_empty() {
                 tx.active = false;
+                c.drained.notify_all();
                 return TxOutcome::Done;
             }
-            (tx.q.lend(&mut self.spares), dest)
+            (tx.q.lend(&mut self.b.spares), dest)
         };
         let mut consumed = 0;
         let mut blocked = false;
         while consumed < n {
-            match self.sb.send(fd, &self.spares[consumed..n], &dest) {
+            match self.b.sb.send(fd, &self.b.spares[consumed..n], &dest) {
                 Ok(k) => {
-                    let bytes: usize = self.spares[consumed..consumed + k]
+                    let bytes: usize = self.b.spares[consumed..consumed + k]
                         .iter()
                         .map(|p| p.len())
                         .sum();
@@ -616,28 +1144,243 @@ impl<'a> Worker<'a> {
                     bump(&c.stats.tx_bytes, bytes as u64);
                     consumed += k;
                 }
-                Err(libc::EINTR) => {}
-                Err(e) if e == libc::EAGAIN || e == libc::EWOULDBLOCK || e == libc::ENOBUFS => {
+                Err(SendErr::Interrupted) => {}
+                Err(SendErr::Again) => {
                     blocked = true;
                     break;
                 }
-                Err(_) => {
+                Err(SendErr::Failed(_)) => {
                     bump(&c.stats.tx_errors, 1);
                     consumed += 1;
                 }
             }
         }
         let mut tx = c.tx.lock();
-        tx.q.commit(&mut self.spares, consumed);
+        tx.q.commit(&mut self.b.spares, consumed);
         drop(g);
         if blocked {
             TxOutcome::Blocked
         } else if tx.q.is_empty() {
             tx.active = false;
+            c.drained.notify_all();
             TxOutcome::Done
         } else {
             TxOutcome::More
         }
+    }
+}
+
+impl Worker<'_> {
+    /// A TCP channel's socket(s) are ready: accept, finish a connect,
+    /// read and deframe, write what waits for room.
+    fn service_stream(&mut self, c: &Arc<Chan>, st: &Mutex<Stream>, now: u64) {
+        let epfd = self.sh.epfd.as_raw_fd();
+        let mut s = st.lock();
+        let mut g = c.cb.lock();
+        let cbs = &mut *g;
+        if let Some(l) = s.listener.as_ref().map(|l| l.as_raw_fd()) {
+            while let Some((fd, peer)) = sys::accept(l) {
+                let busy = s.conn.is_some() || c.closed.load(Ordering::Acquire);
+                if busy || sys::epoll_add(epfd, fd.as_raw_fd(), c.token).is_err() {
+                    continue; // dropped: closed at once
+                }
+                s.conn = Some(fd);
+                s.peer = peer;
+                s.rx.reset();
+                s.woff = 0;
+                s.out_armed = false;
+                c.conn.store(CONN_UP, Ordering::Release);
+                cbs.event(c, StreamEvent::Connected, &peer, now);
+            }
+        }
+        if c.conn.load(Ordering::Acquire) == CONN_CONNECTING {
+            if let Some(fd) = s.conn.as_ref().map(|f| f.as_raw_fd()) {
+                match sys::connect_result(fd) {
+                    Ok(true) => {
+                        c.conn.store(CONN_UP, Ordering::Release);
+                        let peer = s.peer;
+                        cbs.event(c, StreamEvent::Connected, &peer, now);
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        let peer = s.peer;
+                        self.lose_conn(c, &mut s);
+                        cbs.event(c, StreamEvent::Reset(e), &peer, now);
+                    }
+                }
+            }
+        }
+        for _ in 0..STREAM_READS_PER_ROUND {
+            if c.conn.load(Ordering::Acquire) != CONN_UP || c.closed.load(Ordering::Acquire) {
+                break;
+            }
+            let Some(fd) = s.conn.as_ref().map(|f| f.as_raw_fd()) else {
+                break;
+            };
+            let lost = match sys::read(fd, s.rx.space()) {
+                ReadResult::Data(n) => {
+                    s.rx.filled(n);
+                    while let Some(r) = s.rx.next_frame() {
+                        let pkt = s.rx.packet(r);
+                        bump(&c.stats.rx_pkts, 1);
+                        bump(&c.stats.rx_bytes, pkt.len() as u64);
+                        if let Some(cb) = cbs.pkt.as_mut() {
+                            IN_CB.with(|x| x.set(c.id));
+                            cb(pkt, &s.peer, now);
+                            IN_CB.with(|x| x.set(0));
+                        }
+                        if c.closed.load(Ordering::Acquire) {
+                            break;
+                        }
+                    }
+                    None
+                }
+                ReadResult::Again => break,
+                ReadResult::Eof => Some(StreamEvent::Closed),
+                ReadResult::Failed(e) => Some(StreamEvent::Reset(e)),
+            };
+            if let Some(ev) = lost {
+                let peer = s.peer;
+                self.lose_conn(c, &mut s);
+                cbs.event(c, ev, &peer, now);
+                break;
+            }
+        }
+        if c.conn.load(Ordering::Acquire) == CONN_UP && !c.closed.load(Ordering::Acquire) {
+            // After a connect, or when EPOLLOUT said there is room.
+            if let Err(e) = self.flush_stream(c, &mut s) {
+                let peer = s.peer;
+                self.lose_conn(c, &mut s);
+                cbs.event(c, StreamEvent::Reset(e), &peer, now);
+            }
+        }
+        if c.closed.load(Ordering::Acquire) {
+            // Closed from inside one of its callbacks.
+            drop(cbs.release());
+            s.close_fds(epfd);
+        }
+    }
+
+    /// The connection is gone: its socket closes, its queue is discarded
+    /// (a new connection starts clean), the channel stays.
+    fn lose_conn(&mut self, c: &Chan, s: &mut Stream) {
+        if let Some(fd) = s.conn.take() {
+            sys::epoll_del(self.sh.epfd.as_raw_fd(), fd.as_raw_fd());
+        }
+        s.rx.reset();
+        s.woff = 0;
+        s.out_armed = false;
+        c.conn.store(CONN_NONE, Ordering::Release);
+        c.discard_queue();
+    }
+
+    /// Write queued packets as RFC 4571 frames, keeping a partly written
+    /// frame at the head of the queue; arm EPOLLOUT when the socket is full
+    /// (the channel then waits for that event instead of a retry tick).
+    fn flush_stream(&mut self, c: &Chan, s: &mut Stream) -> Result<TxOutcome> {
+        let epfd = self.sh.epfd.as_raw_fd();
+        let up = c.conn.load(Ordering::Acquire) == CONN_UP;
+        let Some(fd) = s.conn.as_ref().map(|f| f.as_raw_fd()) else {
+            return Ok(TxOutcome::Done);
+        };
+        if !up {
+            // Connecting: the queue waits for the connection.
+            return Ok(TxOutcome::Done);
+        }
+        let n = {
+            let mut tx = c.tx.lock();
+            if tx.q.is_empty() {
+                tx.active = false;
+                c.drained.notify_all();
+                drop(tx);
+                if s.out_armed {
+                    s.out_armed = false;
+                    let _ = sys::epoll_mod(epfd, fd, c.token, false);
+                }
+                return Ok(TxOutcome::Done);
+            }
+            tx.q.lend(&mut self.b.spares)
+        };
+        let mut hdrs = [[0u8; 2]; BATCH];
+        for (h, p) in hdrs.iter_mut().zip(&self.b.spares[..n]) {
+            *h = stream::frame_header(p.len());
+        }
+        let mut complete = 0;
+        let mut full = false;
+        let mut failed = None;
+        match sys::write_frames(fd, &hdrs[..n], &self.b.spares[..n], s.woff) {
+            Ok(mut w) => {
+                for p in &self.b.spares[..n] {
+                    let rest = 2 + p.len() - s.woff;
+                    if w < rest {
+                        s.woff += w;
+                        full = true;
+                        break;
+                    }
+                    w -= rest;
+                    s.woff = 0;
+                    complete += 1;
+                    bump(&c.stats.tx_pkts, 1);
+                    bump(&c.stats.tx_bytes, p.len() as u64);
+                }
+            }
+            Err(SendErr::Again) => full = true,
+            Err(SendErr::Interrupted) => {}
+            Err(SendErr::Failed(e)) => failed = Some(sys::os_error(e)),
+        }
+        let mut tx = c.tx.lock();
+        tx.q.commit(&mut self.b.spares, complete);
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if full {
+            drop(tx);
+            if !s.out_armed {
+                s.out_armed = true;
+                let _ = sys::epoll_mod(epfd, fd, c.token, true);
+            }
+            // Still `active`: EPOLLOUT brings the worker back.
+            return Ok(TxOutcome::Done);
+        }
+        if tx.q.is_empty() {
+            tx.active = false;
+            c.drained.notify_all();
+            drop(tx);
+            if s.out_armed {
+                s.out_armed = false;
+                let _ = sys::epoll_mod(epfd, fd, c.token, false);
+            }
+            Ok(TxOutcome::Done)
+        } else {
+            Ok(TxOutcome::More)
+        }
+    }
+}
+
+/// A packet from `from` arrived on a latching channel.
+fn latch_source(c: &Chan, from: &RawAddr) {
+    let moved = c.latch.lock().observe(from);
+    if let Some(to) = moved {
+        c.tx.lock().target = Some(to);
+        bump(&c.stats.latch_moves, 1);
+    }
+}
+
+/// Answer a Binding Request at once, from the channel's socket, on the
+/// stack; a full socket buffer drops the answer (STUN retransmits).
+fn answer_stun(c: &Chan, req: &stun::BindingRequest, from: &RawAddr) {
+    let Some(sa) = from.to_socket_addr() else {
+        return;
+    };
+    let mut out = [0u8; stun::RESPONSE_MAX];
+    let n = stun::write_binding_success(req, &sa, &mut out);
+    let g = c.sock.lock();
+    let Some(fd) = g.as_ref() else { return };
+    // Counted before the answer leaves, so that a peer that has the
+    // answer also sees the count; a refused answer is also a tx error.
+    bump(&c.stats.stun_answered, 1);
+    if sys::send_to(fd.as_raw_fd(), &out[..n], from).is_err() {
+        bump(&c.stats.tx_errors, 1);
     }
 }
 

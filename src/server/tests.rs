@@ -7,7 +7,7 @@ fn cfg(host: &str) -> ChanConfig<'_> {
     ChanConfig {
         bind_host: Some(host),
         bind_port: 0,
-        bind_family: 0,
+        bind_family: Family::Auto,
         queue_size: 0,
     }
 }
@@ -36,11 +36,11 @@ fn loopback_echo_in_order_with_stats() {
     let ch = srv
         .create_channel(
             &cfg("127.0.0.1"),
-            Box::new(move |p, _a, _l, t| tx.lock().send((p.to_vec(), t)).unwrap()),
+            Box::new(move |p, _a, t| tx.lock().send((p.to_vec(), t)).unwrap()),
         )
         .unwrap();
     let (h, p) = target_of(&ch);
-    assert_eq!(ch.send(b"x"), Err(libc::EDESTADDRREQ));
+    assert_eq!(ch.send(b"x"), Err(Error::NoTarget));
     ch.set_target(&h, p).unwrap();
     for i in 0..20u8 {
         ch.send(&[i; 10]).unwrap();
@@ -58,37 +58,37 @@ fn loopback_echo_in_order_with_stats() {
         (s.tx_pkts, s.tx_bytes, s.rx_bytes, s.tx_errors),
         (20, 200, 200, 0)
     );
-    assert_eq!(ch.send(&vec![0; MAX_DATAGRAM + 1]), Err(libc::EMSGSIZE));
+    assert_eq!(ch.send(&vec![0; MAX_DATAGRAM + 1]), Err(Error::TooBig));
 }
 
 #[test]
 fn bad_configs_are_rejected() {
     let srv = Server::new(100).unwrap();
-    let mk = |c: ChanConfig| srv.create_channel(&c, Box::new(|_, _, _, _| {})).err();
+    let mk = |c: ChanConfig| srv.create_channel(&c, Box::new(|_, _, _| {})).err();
     assert_eq!(
         mk(ChanConfig {
             queue_size: 3,
             ..cfg("127.0.0.1")
         }),
-        Some(libc::EINVAL)
+        Some(Error::Invalid)
     );
     assert_eq!(
         mk(ChanConfig {
             queue_size: 1 << 17,
             ..cfg("127.0.0.1")
         }),
-        Some(libc::EINVAL)
+        Some(Error::Invalid)
     );
     assert_eq!(
         mk(ChanConfig {
-            bind_family: 5,
+            bind_family: Family::V6,
             ..cfg("127.0.0.1")
         }),
-        Some(libc::EINVAL)
+        Some(Error::Invalid)
     );
-    assert_eq!(mk(cfg("not-an-ip")), Some(libc::EINVAL));
+    assert_eq!(mk(cfg("not-an-ip")), Some(Error::Invalid));
     let ch = srv
-        .create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {}))
+        .create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _| {}))
         .unwrap();
     let port = ch.local_socket_addr().port();
     assert_eq!(
@@ -96,10 +96,10 @@ fn bad_configs_are_rejected() {
             bind_port: port,
             ..cfg("127.0.0.1")
         }),
-        Some(libc::EADDRINUSE)
+        Some(Error::AddrInUse)
     );
-    assert_eq!(ch.set_target("nope", 1), Err(libc::EINVAL));
-    assert_eq!(ch.set_target("127.0.0.1", 0), Err(libc::EINVAL));
+    assert_eq!(ch.set_target("nope", 1), Err(Error::Invalid));
+    assert_eq!(ch.set_target("127.0.0.1", 0), Err(Error::Invalid));
 }
 
 #[test]
@@ -111,7 +111,7 @@ fn queue_full_is_counted() {
                 queue_size: 4,
                 ..cfg("127.0.0.1")
             },
-            Box::new(|_, _, _, _| {}),
+            Box::new(|_, _, _| {}),
         )
         .unwrap();
     let (h, p) = target_of(&ch);
@@ -119,7 +119,7 @@ fn queue_full_is_counted() {
     let big = vec![7u8; 60000];
     let mut full = 0;
     for _ in 0..10000 {
-        if ch.send(&big) == Err(libc::ENOBUFS) {
+        if ch.send(&big) == Err(Error::QueueFull) {
             full += 1;
         }
     }
@@ -136,7 +136,7 @@ fn close_inside_callback_and_from_other_thread() {
     let ch = srv
         .create_channel(
             &cfg("127.0.0.1"),
-            Box::new(move |_, _, _, _| {
+            Box::new(move |_, _, _| {
                 c2.fetch_add(1, Ordering::SeqCst);
                 // close ourselves from inside our callback
                 if let Some(me) = s2.lock().take() {
@@ -161,7 +161,7 @@ fn close_inside_callback_and_from_other_thread() {
     let ch = srv
         .create_channel(
             &cfg("127.0.0.1"),
-            Box::new(move |_, _, _, _| {
+            Box::new(move |_, _, _| {
                 n2.fetch_add(1, Ordering::SeqCst);
             }),
         )
@@ -184,10 +184,7 @@ fn shutdown_releases_callbacks_and_close_after_is_local() {
     let marker = Arc::new(());
     let m2 = marker.clone();
     let ch = srv
-        .create_channel(
-            &cfg("127.0.0.1"),
-            Box::new(move |_, _, _, _| drop(m2.clone())),
-        )
+        .create_channel(&cfg("127.0.0.1"), Box::new(move |_, _, _| drop(m2.clone())))
         .unwrap();
     assert_eq!(Arc::strong_count(&marker), 2);
     srv.shutdown();
@@ -195,11 +192,11 @@ fn shutdown_releases_callbacks_and_close_after_is_local() {
     assert_eq!(Arc::strong_count(&marker), 1);
     let (h, p) = target_of(&ch);
     ch.set_target(&h, p).unwrap();
-    assert_eq!(ch.send(b"x"), Err(libc::ESHUTDOWN));
+    assert_eq!(ch.send(b"x"), Err(Error::Shutdown));
     assert_eq!(
-        srv.create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {}))
+        srv.create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _| {}))
             .err(),
-        Some(libc::ESHUTDOWN)
+        Some(Error::Shutdown)
     );
     drop(srv);
     ch.close();
@@ -212,7 +209,7 @@ fn many_channels_open_close_without_fd_growth() {
     for _ in 0..3 {
         let chans: Vec<_> = (0..200)
             .map(|_| {
-                srv.create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {}))
+                srv.create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _| {}))
                     .unwrap()
             })
             .collect();
@@ -236,30 +233,29 @@ fn ipv6_loopback() {
     let ch = srv
         .create_channel(
             &ChanConfig {
-                bind_family: 6,
+                bind_family: Family::V6,
                 ..cfg("::1")
             },
-            Box::new(move |p, a, l, _| {
-                let addr = RawAddr::empty();
-                let _ = addr;
-                tx.lock().send((p.to_vec(), a.ss_family as i32, l)).unwrap()
+            Box::new(move |p, a, _| {
+                tx.lock()
+                    .send((p.to_vec(), a.to_socket_addr().unwrap()))
+                    .unwrap()
             }),
         )
         .unwrap();
     let (h, p) = target_of(&ch);
     ch.set_target(&h, p).unwrap();
     ch.send(b"v6").unwrap();
-    let (pkt, fam, len) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    let (pkt, from) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(pkt, b"v6");
-    assert_eq!(fam, libc::AF_INET6);
-    assert_eq!(len as usize, std::mem::size_of::<libc::sockaddr_in6>());
+    assert_eq!(from, ch.local_socket_addr());
 }
 
 #[test]
 fn a_deep_queue_does_not_starve_other_channels() {
     let srv = Server::new(0).unwrap();
     let sink = srv
-        .create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {}))
+        .create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _| {}))
         .unwrap();
     let hog = srv
         .create_channel(
@@ -267,7 +263,7 @@ fn a_deep_queue_does_not_starve_other_channels() {
                 queue_size: 65536,
                 ..cfg("127.0.0.1")
             },
-            Box::new(|_, _, _, _| {}),
+            Box::new(|_, _, _| {}),
         )
         .unwrap();
     let (h, p) = target_of(&sink);
@@ -277,7 +273,7 @@ fn a_deep_queue_does_not_starve_other_channels() {
     let ping = srv
         .create_channel(
             &cfg("127.0.0.1"),
-            Box::new(move |_, _, _, _| tx.lock().send(()).unwrap()),
+            Box::new(move |_, _, _| tx.lock().send(()).unwrap()),
         )
         .unwrap();
     let (h, p) = target_of(&ping);
@@ -304,7 +300,7 @@ fn closing_from_another_channels_callback() {
     let victim = srv
         .create_channel(
             &cfg("127.0.0.1"),
-            Box::new(move |_, _, _, _| {
+            Box::new(move |_, _, _| {
                 vc.fetch_add(1, Ordering::SeqCst);
             }),
         )
@@ -315,7 +311,7 @@ fn closing_from_another_channels_callback() {
     let closer = srv
         .create_channel(
             &cfg("127.0.0.1"),
-            Box::new(move |_, _, _, _| drop(s2.lock().take())),
+            Box::new(move |_, _, _| drop(s2.lock().take())),
         )
         .unwrap();
     let (h, p) = target_of(&closer);
@@ -324,7 +320,7 @@ fn closing_from_another_channels_callback() {
     assert!(wait_until(|| slot.lock().is_none()));
     // the victim's port is closed: a packet to it goes nowhere
     let probe = srv
-        .create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {}))
+        .create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _| {}))
         .unwrap();
     probe.set_target(&vh, vp).unwrap();
     probe.send(b"x").unwrap();
@@ -341,7 +337,7 @@ fn closing_from_another_channels_callback() {
 fn shutdown_signalled_during_a_wake_up_is_not_lost() {
     let srv = Server::new(0).unwrap();
     let ch = srv
-        .create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _, _| {}))
+        .create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _| {}))
         .unwrap();
     // a sink outside the server, so that nothing but the eventfd wakes it
     let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -364,4 +360,469 @@ fn shutdown_signalled_during_a_wake_up_is_not_lost() {
         done_rx.recv_timeout(Duration::from_secs(10)).is_ok(),
         "shutdown hung"
     );
+}
+
+fn peer() -> std::net::UdpSocket {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s
+}
+
+#[test]
+fn send_only_channel_with_an_address_target() {
+    let srv = Server::new(0).unwrap();
+    let ch = srv
+        .create_channel_with(&cfg("127.0.0.1"), ChanOptions::default(), None)
+        .unwrap();
+    let p = peer();
+    assert_eq!(ch.target(), None);
+    ch.set_target_addr(p.local_addr().unwrap()).unwrap();
+    assert_eq!(
+        ch.target().and_then(|t| t.to_socket_addr()),
+        Some(p.local_addr().unwrap())
+    );
+    assert_eq!(
+        ch.set_target_addr("[::1]:5".parse().unwrap()),
+        Err(Error::FamilyMismatch)
+    );
+    assert_eq!(
+        ch.set_target_addr("127.0.0.1:0".parse().unwrap()),
+        Err(Error::Invalid)
+    );
+    ch.send(b"out").unwrap();
+    let mut buf = [0u8; 16];
+    let (n, _) = p.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"out");
+    // what a send-only channel receives is counted and dropped
+    p.send_to(b"in", ch.local_socket_addr()).unwrap();
+    assert!(wait_until(|| ch.stats().rx_pkts == 1));
+}
+
+#[test]
+fn latch_lock_with_probation_then_ignore_others() {
+    let srv = Server::new(0).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    let ch = srv
+        .create_channel_with(
+            &cfg("127.0.0.1"),
+            ChanOptions {
+                latch: Latch::Lock { probation: 2 },
+                ..ChanOptions::default()
+            },
+            Some(Box::new(move |_, a, _| {
+                s2.lock().push(a.to_socket_addr().unwrap())
+            })),
+        )
+        .unwrap();
+    let (a, b) = (peer(), peer());
+    let to = ch.local_socket_addr();
+    assert_eq!(ch.send(b"x"), Err(Error::NoTarget));
+    a.send_to(b"1", to).unwrap();
+    assert!(wait_until(|| seen.lock().len() == 1));
+    assert_eq!(ch.target(), None); // probation: one packet is not enough
+    a.send_to(b"2", to).unwrap();
+    assert!(wait_until(|| ch.target().is_some()));
+    assert!(ch.is_latched());
+    assert_eq!(
+        ch.target().unwrap().to_socket_addr(),
+        Some(a.local_addr().unwrap())
+    );
+    // another source: delivered with its address, target unchanged
+    b.send_to(b"3", to).unwrap();
+    b.send_to(b"4", to).unwrap();
+    assert!(wait_until(|| seen.lock().len() == 4));
+    assert_eq!(seen.lock()[3], b.local_addr().unwrap());
+    assert_eq!(
+        ch.target().unwrap().to_socket_addr(),
+        Some(a.local_addr().unwrap())
+    );
+    ch.send(b"back").unwrap();
+    let mut buf = [0u8; 8];
+    assert_eq!(a.recv(&mut buf).unwrap(), 4);
+    assert_eq!(ch.stats().latch_moves, 1);
+    // re-armed as FOLLOW: the next source takes over, and the next
+    ch.set_latch(Latch::Follow);
+    assert!(!ch.is_latched());
+    b.send_to(b"5", to).unwrap();
+    assert!(wait_until(
+        || ch.target().and_then(|t| t.to_socket_addr()) == Some(b.local_addr().unwrap())
+    ));
+    a.send_to(b"6", to).unwrap();
+    assert!(wait_until(
+        || ch.target().and_then(|t| t.to_socket_addr()) == Some(a.local_addr().unwrap())
+    ));
+    assert_eq!(ch.stats().latch_moves, 3);
+}
+
+#[test]
+fn rtcp_mux_goes_to_its_own_callback() {
+    let srv = Server::new(0).unwrap();
+    let (rtp_n, rtcp_n) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (r1, r2) = (rtp_n.clone(), rtcp_n.clone());
+    let ch = srv
+        .create_channel_with(
+            &cfg("127.0.0.1"),
+            ChanOptions {
+                rtcp: Some(Box::new(move |p, _, _| {
+                    assert!(is_rtcp(p));
+                    r2.fetch_add(1, Ordering::SeqCst);
+                })),
+                ..ChanOptions::default()
+            },
+            Some(Box::new(move |p, _, _| {
+                assert!(!is_rtcp(p));
+                r1.fetch_add(1, Ordering::SeqCst);
+            })),
+        )
+        .unwrap();
+    let p = peer();
+    let to = ch.local_socket_addr();
+    p.send_to(&[0x80, 0, 0, 1], to).unwrap(); // RTP PCMU
+    p.send_to(&[0x80, 200, 0, 6], to).unwrap(); // RTCP SR
+    p.send_to(&[0x80, 0xe0, 0, 1], to).unwrap(); // RTP marker + PT 96
+    p.send_to(&[0x81, 201, 0, 1], to).unwrap(); // RTCP RR
+    assert!(wait_until(|| ch.stats().rx_pkts == 4));
+    assert_eq!(rtp_n.load(Ordering::SeqCst), 2);
+    assert_eq!(rtcp_n.load(Ordering::SeqCst), 2);
+    assert_eq!(ch.stats().rx_rtcp, 2);
+}
+
+#[test]
+fn stun_binding_requests_are_answered_not_delivered() {
+    let srv = Server::new(0).unwrap();
+    let got = Arc::new(AtomicUsize::new(0));
+    let g2 = got.clone();
+    let ch = srv
+        .create_channel_with(
+            &cfg("127.0.0.1"),
+            ChanOptions {
+                stun: true,
+                ..ChanOptions::default()
+            },
+            Some(Box::new(move |_, _, _| {
+                g2.fetch_add(1, Ordering::SeqCst);
+            })),
+        )
+        .unwrap();
+    let p = peer();
+    let mut req = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
+    req.extend_from_slice(&[9; 12]);
+    p.send_to(&req, ch.local_socket_addr()).unwrap();
+    let mut buf = [0u8; 128];
+    let n = p.recv(&mut buf).unwrap();
+    assert_eq!(n, 32);
+    assert_eq!(&buf[0..2], &[0x01, 0x01]);
+    assert_eq!(&buf[8..20], &[9; 12]);
+    let port = u16::from_be_bytes([buf[26], buf[27]]) ^ 0x2112;
+    assert_eq!(port, p.local_addr().unwrap().port());
+    assert_eq!(&buf[28..32], &[127 ^ 0x21, 0x12, 0xa4, 0x42 ^ 1]);
+    // a broken request is an ordinary datagram
+    req[3] = 4;
+    p.send_to(&req, ch.local_socket_addr()).unwrap();
+    assert!(wait_until(|| got.load(Ordering::SeqCst) == 1));
+    let s = ch.stats();
+    assert_eq!((s.stun_answered, s.rx_pkts), (1, 1));
+}
+
+#[test]
+fn drain_waits_for_the_wire() {
+    let srv = Server::new(0).unwrap();
+    let ch = srv
+        .create_channel(
+            &ChanConfig {
+                queue_size: 4096,
+                ..cfg("127.0.0.1")
+            },
+            Box::new(|_, _, _| {}),
+        )
+        .unwrap();
+    let sink = peer();
+    ch.set_target_addr(sink.local_addr().unwrap()).unwrap();
+    assert_eq!(ch.drain(Duration::ZERO), Ok(()));
+    for _ in 0..2000 {
+        ch.send(&[5; 200]).unwrap();
+    }
+    let r = ch.drain(Duration::ZERO);
+    assert!(r == Ok(()) || r == Err(Error::TimedOut), "{r:?}");
+    assert_eq!(ch.drain(Duration::from_secs(20)), Ok(()));
+    assert_eq!(ch.stats().tx_pkts + ch.stats().tx_errors, 2000);
+    // from inside a callback with output queued: the worker cannot wait
+    let slot: Arc<Mutex<Option<Channel>>> = Arc::new(Mutex::new(None));
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let s2 = slot.clone();
+    let me = srv
+        .create_channel(
+            &cfg("127.0.0.1"),
+            Box::new(move |_, _, _| {
+                if let Some(c) = s2.lock().as_ref() {
+                    let _ = c.send(b"more");
+                    tx.lock().send(c.drain(Duration::from_secs(1))).unwrap();
+                }
+            }),
+        )
+        .unwrap();
+    me.set_target_addr(sink.local_addr().unwrap()).unwrap();
+    let to = me.local_socket_addr();
+    *slot.lock() = Some(me);
+    sink.send_to(b"go", to).unwrap();
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+        Err(Error::WouldDeadlock)
+    );
+    let me = slot.lock().take().unwrap();
+    assert_eq!(me.close_drained(Duration::from_secs(10)), Ok(()));
+    srv.shutdown();
+    // after shutdown nothing queues and an empty queue is drained
+    assert_eq!(ch.drain(Duration::from_secs(1)), Ok(()));
+}
+
+#[test]
+fn pairs_are_even_odd_and_skip_ports_in_use() {
+    let srv = Server::new(0).unwrap();
+    // a free window of 8 ports starting even, below the ephemeral range
+    // (32768-60999 on Linux) so that no port-0 bind elsewhere takes one
+    let base = (0..1500u32)
+        .map(|i| 20000u16 + 8 * ((std::process::id() + i) % 1500) as u16)
+        .find(|&b| (b..b + 8).all(|p| std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok()))
+        .unwrap();
+    // another "process" holds base + 2 (an RTP port) and base + 5 (RTCP)
+    let _h1 = std::net::UdpSocket::bind(("127.0.0.1", base + 2)).unwrap();
+    let _h2 = std::net::UdpSocket::bind(("127.0.0.1", base + 5)).unwrap();
+    let mk = || {
+        srv.create_pair(
+            &cfg("127.0.0.1"),
+            base..=base + 7,
+            (ChanOptions::default(), None),
+            (ChanOptions::default(), None),
+        )
+    };
+    let mut got = Vec::new();
+    let mut pairs = Vec::new();
+    for _ in 0..2 {
+        let (a, b) = mk().unwrap();
+        let (pa, pb) = (a.local_socket_addr().port(), b.local_socket_addr().port());
+        assert_eq!(pa % 2, 0);
+        assert_eq!(pb, pa + 1);
+        got.push(pa);
+        pairs.push((a, b));
+    }
+    got.sort();
+    assert_eq!(got, vec![base, base + 6]);
+    assert_eq!(mk().err(), Some(Error::AddrInUse));
+    // a range with no pair in it
+    let one = |r: RangeInclusive<u16>| {
+        srv.create_pair(
+            &cfg("127.0.0.1"),
+            r,
+            (ChanOptions::default(), None),
+            (ChanOptions::default(), None),
+        )
+        .err()
+    };
+    assert_eq!(one(base..=base), Some(Error::Invalid));
+    assert_eq!(one(base + 1..=base + 2), Some(Error::Invalid));
+    let (nine, three) = (9, 3);
+    assert_eq!(one(nine..=three), Some(Error::Invalid));
+    assert_eq!(one(65535..=65535), Some(Error::Invalid));
+    // closing a pair frees it for the next one (the only free pair)
+    let (freed, _) = pairs.pop().unwrap();
+    let port = freed.local_socket_addr().port();
+    drop(freed);
+    let (a, _b) = mk().unwrap();
+    assert_eq!(a.local_socket_addr().port(), port);
+}
+
+type Events = Arc<Mutex<Vec<StreamEvent>>>;
+type Packets = Arc<Mutex<Vec<Vec<u8>>>>;
+
+fn tcp_pair(srv: &Server) -> (Channel, Channel, Packets, Events, Events) {
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let (ev_l, ev_c): (Events, Events) = Default::default();
+    let (g2, e2, e3) = (got.clone(), ev_l.clone(), ev_c.clone());
+    let l = srv
+        .create_tcp_channel(
+            &cfg("127.0.0.1"),
+            TcpMode::Listen,
+            Some(Box::new(move |p, _, _| g2.lock().push(p.to_vec()))),
+            Some(Box::new(move |e, _, _| e2.lock().push(e))),
+        )
+        .unwrap();
+    let c = srv
+        .create_tcp_channel(
+            &ChanConfig {
+                bind_host: None,
+                queue_size: 256,
+                ..cfg("127.0.0.1")
+            },
+            TcpMode::Connect(l.local_socket_addr()),
+            None,
+            Some(Box::new(move |e, _, _| e3.lock().push(e))),
+        )
+        .unwrap();
+    (l, c, got, ev_l, ev_c)
+}
+
+#[test]
+fn tcp_channels_exchange_framed_packets_and_report_close() {
+    let srv = Server::new(0).unwrap();
+    let lonely = srv
+        .create_tcp_channel(&cfg("127.0.0.1"), TcpMode::Listen, None, None)
+        .unwrap();
+    assert_eq!(lonely.send(b"x"), Err(Error::NotConnected));
+    assert_eq!(lonely.set_target("127.0.0.1", 9), Err(Error::NotSupported));
+    assert!(!lonely.is_connected());
+    let (l, c, got, ev_l, ev_c) = tcp_pair(&srv);
+    assert!(wait_until(|| c.is_connected() && l.is_connected()));
+    assert_eq!(*ev_c.lock(), vec![StreamEvent::Connected]);
+    assert_eq!(*ev_l.lock(), vec![StreamEvent::Connected]);
+    let pkts: Vec<Vec<u8>> = (0..200u32)
+        .map(|i| vec![i as u8; (i as usize * 331) % 1500])
+        .chain([vec![], vec![9; 65507]])
+        .collect();
+    for p in &pkts {
+        c.send(p).unwrap();
+    }
+    assert_eq!(c.drain(Duration::from_secs(10)), Ok(()));
+    assert!(wait_until(|| got.lock().len() == pkts.len()));
+    assert_eq!(*got.lock(), pkts);
+    // the connecting side closes: the listener hears an orderly close
+    c.close();
+    assert!(wait_until(|| ev_l.lock().len() == 2));
+    assert_eq!(ev_l.lock()[1], StreamEvent::Closed);
+    assert!(!l.is_connected());
+    assert_eq!(l.send(b"x"), Err(Error::NotConnected));
+}
+
+#[test]
+fn tcp_deframes_partial_writes_and_refuses_a_second_peer() {
+    use std::io::{Read, Write};
+    let srv = Server::new(0).unwrap();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let g2 = got.clone();
+    let l = srv
+        .create_tcp_channel(
+            &cfg("127.0.0.1"),
+            TcpMode::Listen,
+            Some(Box::new(move |p, _, _| g2.lock().push(p.to_vec()))),
+            None,
+        )
+        .unwrap();
+    let mut peer = std::net::TcpStream::connect(l.local_socket_addr()).unwrap();
+    peer.set_nodelay(true).unwrap();
+    let mut stream = Vec::new();
+    for i in 0..50u8 {
+        stream.extend_from_slice(&stream::frame_header(i as usize * 7));
+        stream.extend(std::iter::repeat_n(i, i as usize * 7));
+    }
+    for piece in stream.chunks(5) {
+        peer.write_all(piece).unwrap();
+    }
+    assert!(wait_until(|| got.lock().len() == 50));
+    for (i, p) in got.lock().iter().enumerate() {
+        assert_eq!(p, &vec![i as u8; i * 7]);
+    }
+    // a second connection while one is up is closed at once
+    let mut second = std::net::TcpStream::connect(l.local_socket_addr()).unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut b = [0u8; 4];
+    assert_eq!(second.read(&mut b).unwrap_or(0), 0);
+    // and we frame what we send
+    assert!(wait_until(|| l.is_connected()));
+    l.send(b"abc").unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut f = [0u8; 5];
+    peer.read_exact(&mut f).unwrap();
+    assert_eq!(&f, b"\x00\x03abc");
+}
+
+#[test]
+fn tcp_back_pressure_fills_the_lossy_queue_and_reset_is_reported() {
+    let srv = Server::new(0).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ev: Events = Default::default();
+    let e2 = ev.clone();
+    let c = srv
+        .create_tcp_channel(
+            &ChanConfig {
+                queue_size: 64,
+                ..cfg("127.0.0.1")
+            },
+            TcpMode::Connect(listener.local_addr().unwrap()),
+            None,
+            Some(Box::new(move |e, _, _| e2.lock().push(e))),
+        )
+        .unwrap();
+    let (peer, _) = listener.accept().unwrap();
+    assert!(wait_until(|| c.is_connected()));
+    // the peer never reads: the kernel's buffers fill, then the queue,
+    // which then cannot drain (bounded: 20 s)
+    let big = vec![1u8; 60000];
+    let mut full = 0;
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(Instant::now() < end, "the queue never stayed full");
+        match c.send(&big) {
+            Ok(()) => continue,
+            Err(Error::QueueFull) => full += 1,
+            Err(e) => panic!("{e:?}"),
+        }
+        if c.drain(Duration::from_millis(100)) == Err(Error::TimedOut) {
+            break;
+        }
+    }
+    assert_eq!(c.stats().tx_queue_full, full);
+    // a reset (SO_LINGER 0 close) is reported and the queue discarded
+    let s2 = socket2_linger_zero(peer);
+    drop(s2);
+    assert!(wait_until(|| ev.lock().len() == 2));
+    assert!(matches!(
+        ev.lock()[1],
+        StreamEvent::Reset(_) | StreamEvent::Closed
+    ));
+    assert_eq!(c.send(b"x"), Err(Error::NotConnected));
+    assert_eq!(c.drain(Duration::from_secs(1)), Ok(()));
+    // a refused connect is a reset too
+    let gone = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let ev: Events = Default::default();
+    let e2 = ev.clone();
+    let _c2 = srv
+        .create_tcp_channel(
+            &cfg("127.0.0.1"),
+            TcpMode::Connect(gone),
+            None,
+            Some(Box::new(move |e, _, _| e2.lock().push(e))),
+        )
+        .unwrap();
+    assert!(wait_until(|| !ev.lock().is_empty()));
+    assert_eq!(
+        ev.lock()[0],
+        StreamEvent::Reset(Error::Os(libc::ECONNREFUSED))
+    );
+}
+
+/// Close `s` with an RST (SO_LINGER with a zero timeout).
+fn socket2_linger_zero(s: std::net::TcpStream) -> std::net::TcpStream {
+    use std::os::fd::AsRawFd;
+    let l = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid linger struct of the size given, on a live socket.
+    unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&l as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    s
 }

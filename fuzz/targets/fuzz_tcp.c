@@ -1,0 +1,136 @@
+/*
+ * libFuzzer target: the RFC 4571 deframer of TCP channels (rtpserver.h,
+ * rtpsrv_create_tcp_channel) through the public ABI. One server and
+ * LISTEN channel live for the whole run; each input opens a fresh
+ * connection and is read as records [chunk u8][bytes...]: `chunk % 32 + 1`
+ * bytes of stream written at once (TCP_NODELAY, so pieces arrive split
+ * arbitrarily). A C model deframes the same stream; every complete frame
+ * must reach pkt_in exactly once, intact, in order, and nothing else; the
+ * connection's end must be reported as RTPSRV_EV_CLOSED. A trailing
+ * partial frame is simply never delivered.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fuzz_common.h"
+
+#include "rtpserver.h"
+
+static struct rtpsrv *srv;
+static struct rtpsrv_chan *ch;
+static struct sockaddr_in chan_addr;
+static uint8_t stream[8192];
+static size_t stream_len;
+static size_t want_off[8192], want_len[8192];
+static atomic_int arrivals, closed, connected, bad;
+
+static void on_pkt(void *arg, const unsigned char *pkt, size_t len, const struct sockaddr *from,
+                   socklen_t fromlen, uint64_t rtime_ns) {
+    (void)arg; (void)from; (void)fromlen; (void)rtime_ns;
+    int i = atomic_load(&arrivals);
+    if (i >= 8192 || want_len[i] != len || (len && memcmp(stream + want_off[i], pkt, len) != 0))
+        atomic_store(&bad, 1);
+    atomic_fetch_add_explicit(&arrivals, 1, memory_order_release);
+}
+
+static void on_event(void *arg, int event, int error, const struct sockaddr *peer,
+                     socklen_t peerlen, uint64_t rtime_ns) {
+    (void)arg; (void)error; (void)peer; (void)peerlen; (void)rtime_ns;
+    if (event == RTPSRV_EV_CONNECTED)
+        atomic_fetch_add(&connected, 1);
+    else
+        atomic_fetch_add(&closed, 1);
+}
+
+static void teardown(void) {
+    rtpsrv_chan_close(ch);
+    rtpsrv_dtor(srv);
+}
+
+static void setup(void) {
+    int err;
+    srv = rtpsrv_ctor(0, &err);
+    FZ_CHECK(srv != NULL);
+    struct rtpsrv_chan_cfg cfg = { "127.0.0.1", 0, 4, 0 };
+    struct rtpsrv_tcp_cfg t;
+    memset(&t, 0, sizeof(t));
+    t.size = sizeof(t);
+    t.mode = RTPSRV_TCP_LISTEN;
+    t.on_event = on_event;
+    ch = rtpsrv_create_tcp_channel(srv, &cfg, &t, on_pkt, NULL, &err);
+    FZ_CHECK(ch != NULL);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    FZ_CHECK(rtpsrv_chan_local_addr(ch, &ss, &sl) == 0);
+    memcpy(&chan_addr, &ss, sizeof(chan_addr));
+    atexit(teardown);
+}
+
+static void sleep_us(long us) {
+    struct timespec t = { 0, us * 1000 };
+    nanosleep(&t, NULL);
+}
+
+static void wait_for(atomic_int *a, int n) {
+    for (int waited = 0; atomic_load_explicit(a, memory_order_acquire) < n; waited++) {
+        FZ_CHECK(waited < 800000);      /* 8 s: the machine is shared */
+        sleep_us(10);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (srv == NULL)
+        setup();
+    /* the stream: the input's bytes after each chunk byte */
+    struct fz_in in = { data, size };
+    size_t chunks[4096];
+    int nchunks = 0;
+    stream_len = 0;
+    while (fz_left(&in) && nchunks < 4096) {
+        size_t k = fz_u8(&in) % 32 + 1;
+        const uint8_t *b;
+        k = fz_bytes(&in, k, &b);
+        if (stream_len + k > sizeof(stream))
+            break;
+        memcpy(stream + stream_len, b, k);
+        stream_len += k;
+        chunks[nchunks++] = k;
+    }
+    /* the model */
+    int frames = 0;
+    for (size_t off = 0; off + 2 <= stream_len;) {
+        size_t len = (size_t)(stream[off] << 8 | stream[off + 1]);
+        if (off + 2 + len > stream_len)
+            break;
+        want_off[frames] = off + 2;
+        want_len[frames] = len;
+        frames++;
+        off += 2 + len;
+    }
+    atomic_store(&arrivals, 0);
+    int up = atomic_load(&connected), down = atomic_load(&closed);
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    FZ_CHECK(s >= 0);
+    int one = 1;
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    FZ_CHECK(connect(s, (struct sockaddr *)&chan_addr, sizeof(chan_addr)) == 0);
+    wait_for(&connected, up + 1);
+    size_t off = 0;
+    for (int i = 0; i < nchunks; i++) {
+        FZ_CHECK(send(s, stream + off, chunks[i], MSG_NOSIGNAL) == (ssize_t)chunks[i]);
+        off += chunks[i];
+    }
+    wait_for(&arrivals, frames);
+    close(s);
+    wait_for(&closed, down + 1);
+    FZ_CHECK(atomic_load(&arrivals) == frames);
+    FZ_CHECK(!atomic_load(&bad));
+    return 0;
+}

@@ -1,0 +1,634 @@
+//! `rtpsynth recv`: one RTP stream, live (through the library's RtpServer)
+//! or from a capture, through the library's jitter buffer, decoded to a WAV
+//! file, with per-SSRC statistics.
+//!
+//! Playout is `off` in this build: the WAV holds the decoded media in RTP
+//! timestamp order from the first packet to the last, one sample per sample
+//! of media time, gaps concealed (Opus PLC; silence for G.711 and L16).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufWriter;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rtpsynth::jbuf::{Erasure, Frame, JitterBuffer, Sink};
+use rtpsynth::rtcp::RecvStats;
+use rtpsynth::server::{ChanConfig, Family, Server};
+use serde_json::{json, Value};
+
+use crate::capture::{Capture, Cut, Datagram};
+use crate::cli::{parse_playout, Playout, RecvArgs};
+use crate::codec::{Audio, Decoder};
+use crate::fail::Fail;
+use crate::util;
+
+/// Jitter buffer depth in packets: how much reordering is repaired.
+const JB_PACKETS: u32 = 64;
+/// A timestamp jump beyond this many seconds is a new timeline, not a gap.
+const MAX_GAP_S: u32 = 60;
+
+/// RFC 5761 section 4: a second octet of 192..=223 (marker + PT 64..95)
+/// is RTCP, not RTP.
+pub fn is_rtcp(d: &[u8]) -> bool {
+    d.len() >= 2 && (192..=223).contains(&d[1])
+}
+
+/// Parse an RTP packet that is not RTCP.
+fn parse_rtp(d: &[u8]) -> Option<rtpsynth::rtp::Parsed> {
+    if is_rtcp(d) {
+        return None;
+    }
+    rtpsynth::rtp::parse(d).ok()
+}
+
+/// What the jitter buffer carries per packet: the payload when the packet
+/// is to be decoded.
+type Item = Option<Vec<u8>>;
+
+/// Collects what one jitter-buffer call releases.
+#[derive(Default)]
+struct Released {
+    frames: Vec<Frame<Item>>,
+}
+
+impl Sink<Item> for Released {
+    fn erasure(&mut self, _e: Erasure) {
+        // Gaps are measured from the timestamps of the packets around them.
+    }
+    fn ready(&mut self, f: Frame<Item>) {
+        self.frames.push(f);
+    }
+    fn drop_run(&mut self) {}
+    fn dropped(&mut self, _f: Frame<Item>) {}
+}
+
+/// One SSRC.
+struct Stream {
+    ssrc: u32,
+    pt: u8,
+    packets: u64,
+    octets: u64,
+    jb: JitterBuffer<Item>,
+    /// RFC 3550 appendix A statistics (lost, duplicates, jitter).
+    rs: RecvStats,
+    decoded: bool,
+}
+
+impl Stream {
+    fn new(ssrc: u32, pt: u8, clock_rate: u32, decoded: bool) -> Stream {
+        Stream {
+            ssrc,
+            pt,
+            packets: 0,
+            octets: 0,
+            jb: JitterBuffer::new(JB_PACKETS),
+            rs: RecvStats::new(clock_rate),
+            decoded,
+        }
+    }
+
+    fn json(&self, decode_pt: u8) -> Value {
+        let st = self.jb.stats();
+        // Jitter needs the stream's clock: known for the decoded codec.
+        let known = self.rs.clock_rate() != 0;
+        json!({
+            "ssrc": self.ssrc,
+            "pt": self.pt,
+            "decoded": self.decoded && self.pt == decode_pt,
+            "packets": self.packets,
+            "octets": self.octets,
+            "lost": self.rs.lost(),
+            "duplicates": self.rs.duplicates(),
+            "late": st.late,
+            "jitter_ms": known.then(|| self.rs.jitter_ms()),
+            "max_jitter_ms": known.then(|| self.rs.max_jitter_ms()),
+            // RTCP is not wired into the tool yet.
+            "rtcp_sent": null,
+            "rtcp_received": null,
+            "rtt_ms": null,
+            "dtmf": null,
+        })
+    }
+}
+
+/// The decoded media and the WAV it goes to.
+struct Media {
+    dec: Decoder,
+    rate: u32,
+    next_ts: Option<u32>,
+    pcm: Vec<i16>,
+    wav: Option<hound::WavWriter<BufWriter<File>>>,
+    samples: u64,
+    concealed: u64,
+    io_error: Option<String>,
+}
+
+impl Media {
+    fn packet(&mut self, ts: u32, payload: &[u8]) {
+        self.pcm.clear();
+        if let Some(next) = self.next_ts {
+            let gap = ts.wrapping_sub(next) as i32;
+            if gap > 0 && (gap as u32) <= MAX_GAP_S * self.rate {
+                self.dec.conceal(gap as usize, &mut self.pcm);
+                self.concealed += gap as u64;
+            }
+        }
+        let n = self.dec.decode(payload, &mut self.pcm);
+        self.next_ts = Some(ts.wrapping_add(n as u32));
+        self.write();
+    }
+
+    fn write(&mut self) {
+        self.samples += self.pcm.len() as u64;
+        if let Some(w) = &mut self.wav {
+            for &s in &self.pcm {
+                if let Err(e) = w.write_sample(s) {
+                    self.io_error.get_or_insert(e.to_string());
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The receive pipeline, fed with datagrams live or from a capture.
+pub struct Receiver {
+    pt: u8,
+    streams: Vec<Stream>,
+    by_ssrc: HashMap<u32, usize>,
+    /// The SSRC whose packets of `pt` are decoded: the first one seen.
+    decoding: Option<u32>,
+    media: Media,
+    released: Released,
+    pub not_rtp: u64,
+    pub rtcp: u64,
+}
+
+impl Receiver {
+    fn new(codec: Audio, pt: u8, out: Option<&Path>) -> Result<Receiver, Fail> {
+        let wav = match out {
+            Some(p) => Some(
+                hound::WavWriter::create(
+                    p,
+                    hound::WavSpec {
+                        channels: 1,
+                        sample_rate: codec.rate(),
+                        bits_per_sample: 16,
+                        sample_format: hound::SampleFormat::Int,
+                    },
+                )
+                .map_err(|e| Fail::usage(format!("--out {}: {e}", p.display())))?,
+            ),
+            None => None,
+        };
+        Ok(Receiver {
+            pt,
+            streams: Vec::new(),
+            by_ssrc: HashMap::new(),
+            decoding: None,
+            media: Media {
+                dec: Decoder::new(codec)?,
+                rate: codec.rate(),
+                next_ts: None,
+                pcm: Vec::new(),
+                wav,
+                samples: 0,
+                concealed: 0,
+                io_error: None,
+            },
+            released: Released::default(),
+            not_rtp: 0,
+            rtcp: 0,
+        })
+    }
+
+    /// One datagram of the stream's port.
+    pub fn datagram(&mut self, d: &[u8], arrival_ns: u64) {
+        if is_rtcp(d) {
+            self.rtcp += 1;
+            return;
+        }
+        let Ok(p) = rtpsynth::rtp::parse(d) else {
+            self.not_rtp += 1;
+            return;
+        };
+        if self.decoding.is_none() && p.pt == self.pt {
+            self.decoding = Some(p.ssrc);
+        }
+        let decode = self.decoding == Some(p.ssrc) && p.pt == self.pt;
+        let idx = match self.by_ssrc.get(&p.ssrc) {
+            Some(&i) => i,
+            None => {
+                let clock = if p.pt == self.pt { self.media.rate } else { 0 };
+                self.streams.push(Stream::new(
+                    p.ssrc,
+                    p.pt,
+                    clock,
+                    self.decoding == Some(p.ssrc),
+                ));
+                self.by_ssrc.insert(p.ssrc, self.streams.len() - 1);
+                self.streams.len() - 1
+            }
+        };
+        let payload = &d[p.data_offset as usize..p.data_offset as usize + p.data_size];
+        let s = &mut self.streams[idx];
+        s.packets += 1;
+        s.octets += payload.len() as u64;
+        s.decoded |= decode;
+        s.rs.on_rtp(p.seq, p.ts, arrival_ns, payload.len());
+        let item = decode.then(|| payload.to_vec());
+        // Parsed already: cannot fail again.
+        let _ = s.jb.udp_in(d, || Some(item), |_, _| {}, &mut self.released);
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        let rel = &mut self.released;
+        for f in rel.frames.drain(..) {
+            if let Some(payload) = f.item {
+                self.media.packet(f.ts, &payload);
+            }
+        }
+    }
+
+    /// Release everything held and close the WAV file.
+    fn finish(&mut self) -> Result<(), Fail> {
+        for i in 0..self.streams.len() {
+            self.streams[i].jb.drain(&mut self.released);
+            self.drain();
+        }
+        if let Some(w) = self.media.wav.take() {
+            w.finalize()
+                .map_err(|e| Fail::runtime(format!("cannot write the WAV file: {e}")))?;
+        }
+        if let Some(e) = self.media.io_error.take() {
+            return Err(Fail::runtime(format!("cannot write the WAV file: {e}")));
+        }
+        Ok(())
+    }
+
+    fn stats_json(&self) -> Value {
+        json!({ "streams": self.streams.iter().map(|s| s.json(self.pt)).collect::<Vec<_>>() })
+    }
+}
+
+fn refuse_unbuilt(a: &RecvArgs) -> Result<(), Fail> {
+    let pending: [(&str, bool); 7] = [
+        ("--dtmf-pt", a.dtmf_pt.is_some()),
+        ("--rtcp", a.rtcp),
+        ("--rtcp-mux", a.rtcp_mux),
+        ("--latch", a.latch),
+        ("--tcp", a.tcp),
+        ("--stun", a.stun),
+        ("--nack", a.nack),
+    ];
+    if let Some((name, _)) = pending.iter().find(|(_, used)| *used) {
+        return Err(Fail::not_yet(name));
+    }
+    match parse_playout(&a.playout).map_err(Fail::usage)? {
+        Playout::Off => Ok(()),
+        _ => Err(Fail::not_yet(&format!("--playout {}", a.playout))),
+    }
+}
+
+pub fn run(a: RecvArgs) -> Result<(), Fail> {
+    refuse_unbuilt(&a)?;
+    let codec = Audio::from_cli(a.codec)?;
+    let pt = a.pt.unwrap_or(codec.default_pt());
+    let limit = a
+        .duration
+        .map(|d| util::seconds("--duration", d))
+        .transpose()?;
+    if let Some(p) = &a.stats {
+        util::check_writable("--stats", p)?;
+    }
+    let capture = match &a.pcap {
+        Some(p) => Some(Capture::open(p)?),
+        None => None,
+    };
+    let mut rx = Receiver::new(codec, pt, a.out.as_deref())?;
+    let stop = util::stop_flag()?;
+    let outcome = match (capture, a.listen) {
+        (Some(cap), _) => from_capture(cap, a.port, limit, &stop, &mut rx),
+        (None, Some(addr)) => live(addr, limit, &stop, &mut rx),
+        (None, None) => Err(Fail::usage("give --listen HOST:PORT or --pcap FILE")),
+    };
+    // Outputs are written however reception ended.
+    let finished = rx.finish();
+    if let Some(p) = &a.stats {
+        util::write_json(p, &rx.stats_json())?;
+    }
+    eprintln!(
+        "rtpsynth: {} stream(s), {} samples decoded ({} concealed), {} non-RTP and {} RTCP datagrams ignored",
+        rx.streams.len(),
+        rx.media.samples,
+        rx.media.concealed,
+        rx.not_rtp,
+        rx.rtcp
+    );
+    outcome?;
+    finished
+}
+
+/// Live reception: the I/O thread hands datagrams over a bounded queue.
+fn live(
+    addr: SocketAddr,
+    limit: Option<Duration>,
+    stop: &std::sync::atomic::AtomicBool,
+    rx: &mut Receiver,
+) -> Result<(), Fail> {
+    let server =
+        Server::new(0).map_err(|e| Fail::runtime(format!("cannot start the I/O thread: {e}")))?;
+    let (tx, queue) = mpsc::sync_channel::<(Vec<u8>, u64)>(16384);
+    let overflow = Arc::new(AtomicU64::new(0));
+    let ovf = overflow.clone();
+    let host = addr.ip().to_string();
+    let cfg = ChanConfig {
+        bind_host: Some(&host),
+        bind_port: addr.port(),
+        bind_family: if addr.is_ipv6() {
+            Family::V6
+        } else {
+            Family::V4
+        },
+        queue_size: 0,
+    };
+    let chan = server
+        .create_channel(
+            &cfg,
+            Box::new(move |d, _, rtime| {
+                if tx.try_send((d.to_vec(), rtime)).is_err() {
+                    ovf.fetch_add(1, Ordering::Relaxed);
+                }
+            }),
+        )
+        .map_err(|e| Fail::runtime(format!("cannot listen on {addr}: {e}")))?;
+    eprintln!("rtpsynth: listening on {}", chan.local_socket_addr());
+    let start = Instant::now();
+    loop {
+        if stop.load(Ordering::Relaxed) || limit.is_some_and(|l| start.elapsed() >= l) {
+            break;
+        }
+        match queue.recv_timeout(Duration::from_millis(20)) {
+            Ok((d, t)) => rx.datagram(&d, t),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    chan.close();
+    server.shutdown();
+    // What was already queued when reception ended still counts.
+    while let Ok((d, t)) = queue.try_recv() {
+        rx.datagram(&d, t);
+    }
+    let lost = overflow.load(Ordering::Relaxed);
+    if lost > 0 {
+        eprintln!("rtpsynth: {lost} datagrams dropped: the decoder fell behind");
+    }
+    Ok(())
+}
+
+/// Picks the stream's flow out of a capture: packets to `--port`, or the
+/// first flow (destination address and port) carrying RTP. A flow counts as
+/// RTP once two of its packets parse as RTP (not RTCP) with one SSRC and
+/// sequence numbers 1..=100 apart, so a stray datagram that happens to look
+/// like RTP (a DNS query does one time in four) is not taken.
+struct FlowPicker {
+    port: Option<u16>,
+    chosen: Option<SocketAddr>,
+    /// Where the first packet of the stream came from.
+    source: Option<SocketAddr>,
+    /// Candidate flows: the packets held back until one qualifies.
+    pending: HashMap<SocketAddr, Vec<(Vec<u8>, u64)>>,
+    /// Candidate flows in order of appearance: (destination, source).
+    order: Vec<(SocketAddr, SocketAddr)>,
+}
+
+const PENDING_PER_FLOW: usize = 32;
+
+impl FlowPicker {
+    fn matches(&self, dst: SocketAddr) -> bool {
+        match (self.port, self.chosen) {
+            (Some(p), _) => dst.port() == p,
+            (None, Some(c)) => dst == c,
+            (None, None) => false,
+        }
+    }
+
+    /// Feed a datagram; returns the datagrams to process now, in order.
+    fn feed(&mut self, d: &Datagram) -> Vec<(Vec<u8>, u64)> {
+        if self.port.is_some() || self.chosen.is_some() {
+            return if self.matches(d.dst) {
+                self.source.get_or_insert(d.src);
+                vec![(d.payload.to_vec(), d.ts_ns)]
+            } else {
+                Vec::new()
+            };
+        }
+        let Some(p) = parse_rtp(d.payload) else {
+            return Vec::new();
+        };
+        let held = self.pending.entry(d.dst).or_default();
+        if held.is_empty() {
+            self.order.push((d.dst, d.src));
+        }
+        let qualifies = held
+            .iter()
+            .filter_map(|(h, _)| parse_rtp(h))
+            .any(|q| q.ssrc == p.ssrc && (1..=100).contains(&p.seq.wrapping_sub(q.seq)));
+        if held.len() < PENDING_PER_FLOW {
+            held.push((d.payload.to_vec(), d.ts_ns));
+        }
+        if qualifies {
+            self.chosen = Some(d.dst);
+            self.source = Some(d.src);
+            return self.pending.remove(&d.dst).unwrap_or_default();
+        }
+        Vec::new()
+    }
+
+    /// At the end of the capture with no qualified flow: the first flow
+    /// that carried anything like RTP.
+    fn leftovers(&mut self) -> Vec<(Vec<u8>, u64)> {
+        if self.chosen.is_some() || self.port.is_some() {
+            return Vec::new();
+        }
+        match self.order.first().copied() {
+            Some((dst, src)) => {
+                self.chosen = Some(dst);
+                self.source = Some(src);
+                self.pending.remove(&dst).unwrap_or_default()
+            }
+            None => Vec::new(),
+        }
+    }
+}
+
+fn from_capture(
+    mut cap: Capture,
+    port: Option<u16>,
+    limit: Option<Duration>,
+    stop: &std::sync::atomic::AtomicBool,
+    rx: &mut Receiver,
+) -> Result<(), Fail> {
+    let mut picker = FlowPicker {
+        port,
+        chosen: None,
+        source: None,
+        pending: HashMap::new(),
+        order: Vec::new(),
+    };
+    let limit_ns = limit.map(|l| l.as_nanos() as u64);
+    let mut first_ts: Option<u64> = None;
+    let mut over = false;
+    let result = cap.for_each_udp(|d| {
+        if stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        for (payload, ts) in picker.feed(d) {
+            let t0 = *first_ts.get_or_insert(ts);
+            if limit_ns.is_some_and(|l| ts.saturating_sub(t0) >= l) {
+                over = true;
+                return false;
+            }
+            rx.datagram(&payload, ts);
+        }
+        true
+    });
+    if !over {
+        for (payload, ts) in picker.leftovers() {
+            rx.datagram(&payload, ts);
+        }
+    }
+    if cap.snapped > 0 {
+        eprintln!(
+            "rtpsynth: {} of {} captured packets were cut short by the snapshot length",
+            cap.snapped, cap.records
+        );
+    }
+    match (picker.source, picker.chosen) {
+        (Some(src), Some(dst)) => eprintln!("rtpsynth: stream from {src} to {dst}"),
+        (Some(src), None) => eprintln!("rtpsynth: stream from {src}"),
+        _ => eprintln!("rtpsynth: no RTP stream in the capture"),
+    }
+    match result {
+        Ok(()) => Ok(()),
+        Err(Cut::Truncated) => Err(Fail::runtime(format!(
+            "the capture is truncated: processed the {} packets before the cut",
+            cap.records
+        ))),
+        Err(Cut::Damaged(why)) => Err(Fail::runtime(format!(
+            "the capture is damaged after {} packets ({why}): processed up to there",
+            cap.records
+        ))),
+        Err(Cut::Io(why)) => Err(Fail::runtime(format!(
+            "reading the capture failed after {} packets: {why}",
+            cap.records
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rtp(seq: u16, ts: u32, ssrc: u32, pt: u8, payload: &[u8]) -> Vec<u8> {
+        let mut p = vec![0x80, pt];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&ts.to_be_bytes());
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        p.extend_from_slice(payload);
+        p
+    }
+
+    #[test]
+    fn rtcp_by_rfc5761() {
+        assert!(is_rtcp(&[0x80, 200, 0, 6]));
+        assert!(is_rtcp(&[0x81, 201, 0, 1]));
+        assert!(!is_rtcp(&[0x80, 0, 0, 1]));
+        assert!(!is_rtcp(&[0x80, 0x80 | 111, 0, 1]));
+    }
+
+    #[test]
+    fn gaps_reordering_and_counters() {
+        let mut rx = Receiver::new(Audio::L16, 96, None).unwrap();
+        let pay = |v: i16| -> Vec<u8> {
+            std::iter::repeat(v.to_be_bytes())
+                .take(80)
+                .flatten()
+                .collect()
+        };
+        // seq 10..20 of 80 samples, 13 lost, 15 and 16 swapped, 17 twice,
+        // plus another SSRC with another PT.
+        for seq in [10u16, 11, 12, 14, 16, 15, 17, 17, 18, 19] {
+            let d = rtp(seq, 1000 + (seq as u32 - 10) * 80, 7, 96, &pay(seq as i16));
+            rx.datagram(&d, 0);
+        }
+        rx.datagram(&rtp(1, 0, 9, 8, &[0xd5; 160]), 0);
+        rx.datagram(&[0x80, 200, 0, 1, 0, 0, 0, 0], 0);
+        rx.datagram(b"junk", 0);
+        rx.finish().unwrap();
+        assert_eq!(rx.media.samples, 10 * 80);
+        assert_eq!(rx.media.concealed, 80);
+        assert_eq!((rx.rtcp, rx.not_rtp), (1, 1));
+        let v = rx.stats_json();
+        let s = &v["streams"][0];
+        assert_eq!(s["ssrc"], 7);
+        assert_eq!(s["packets"], 10);
+        assert_eq!(s["octets"], 10 * 160);
+        assert_eq!(s["duplicates"], 1);
+        assert_eq!(s["lost"], 0); // 10 expected, 10 received (one duplicate)
+        assert_eq!(s["decoded"], true);
+        let o = &v["streams"][1];
+        assert_eq!((o["ssrc"].as_u64(), o["pt"].as_u64()), (Some(9), Some(8)));
+        assert_eq!(o["decoded"], false);
+        assert!(s["jitter_ms"].as_f64().is_some());
+        assert!(o["jitter_ms"].is_null());
+    }
+
+    #[test]
+    fn lost_counts_the_missing() {
+        let mut rx = Receiver::new(Audio::Pcmu, 0, None).unwrap();
+        for seq in [100u16, 101, 104, 105] {
+            rx.datagram(&rtp(seq, seq as u32 * 160, 1, 0, &[0xff; 160]), 0);
+        }
+        rx.finish().unwrap();
+        assert_eq!(rx.stats_json()["streams"][0]["lost"], 2);
+        assert_eq!(rx.media.samples, 6 * 160);
+        assert_eq!(rx.media.concealed, 2 * 160);
+    }
+
+    #[test]
+    fn flow_picker_needs_two_rtp_packets() {
+        let mut fp = FlowPicker {
+            port: None,
+            chosen: None,
+            source: None,
+            pending: HashMap::new(),
+            order: Vec::new(),
+        };
+        let a: SocketAddr = "10.0.0.1:53".parse().unwrap();
+        let b: SocketAddr = "10.0.0.1:4000".parse().unwrap();
+        let dg = |dst, payload: &'static [u8]| Datagram {
+            src: "10.0.0.9:1".parse().unwrap(),
+            dst,
+            payload,
+            ts_ns: 0,
+        };
+        let p1 = rtp(5, 0, 3, 0, &[0; 4]).leak();
+        let p2 = rtp(6, 160, 3, 0, &[0; 4]).leak();
+        let dns = rtp(9, 9, 4, 1, &[1; 4]).leak();
+        assert!(fp.feed(&dg(a, dns)).is_empty());
+        assert!(fp.feed(&dg(b, p1)).is_empty());
+        let out = fp.feed(&dg(b, p2));
+        assert_eq!(out.len(), 2);
+        assert_eq!(fp.chosen, Some(b));
+        assert!(fp.feed(&dg(a, dns)).is_empty());
+        assert_eq!(fp.feed(&dg(b, p1)).len(), 1);
+    }
+}
