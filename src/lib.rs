@@ -25,5 +25,6 @@ pub mod rtcp;
 pub mod rtp;
 pub mod server;
 pub mod synth;
+pub mod video;
 
 pub mod ffi;

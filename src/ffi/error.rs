@@ -51,6 +51,7 @@ fn errno_text(e: c_int) -> &'static CStr {
         libc::EPROTO => c"protocol or internal codec error",
         libc::EBADF => c"bad or closed handle",
         libc::ECANCELED => c"operation canceled",
+        libc::ENODATA => c"no data",
         libc::ENOTRECOVERABLE => c"internal error in rtpsynth (a bug: please report it)",
         _ => c"unknown error",
     }

@@ -72,3 +72,4 @@ pub mod rtpproc;
 pub mod rtpserver;
 pub mod rtpsynth;
 pub mod rtputils;
+pub mod rtpvideo;
