@@ -5,6 +5,9 @@
  *   ./bench_core                        (this library)
  *   LD_LIBRARY_PATH=/path/to/original ./bench_core
  *   BENCH_RING=65536 ./bench_core     (cold datagrams, see RING below)
+ *   BENCH_PASSES=4 valgrind --tool=callgrind ./bench_core reorder
+ *                                     (a fixed amount of work, once, for
+ *                                      instruction counts on a loaded host)
  * Each figure is the best of 3 runs of about 0.5 s.
  */
 #include <stdint.h>
@@ -24,7 +27,10 @@
  * like a socket's receive buffers; BENCH_RING=65536 makes every datagram a
  * cache miss (12 MiB). */
 static size_t RING = 2048;
-#define RUNS 3
+static int RUNS = 3;
+/* BENCH_PASSES=n: the jitter buffer benches feed their schedule exactly n
+ * times, once, instead of for ~0.5 s three times. */
+static unsigned long PASSES = 0;
 
 static double now(void) {
     struct timespec ts;
@@ -111,11 +117,13 @@ static double bench_jbuf(const uint32_t *sched, size_t nsched, unsigned cap, uin
     void *jb = rtpjbuf_ctor(cap);
     uint64_t n = 0, out = 0;
     double t0 = now(), t;
+    unsigned long pass = 0;
     do {
         for (size_t i = 0; i < nsched; i++)
             out += drain(rtpjbuf_udp_in(jb, receive(i, sched[i]), 12 + PLEN));
         n += nsched;
-    } while ((t = now() - t0) < 0.5);
+        t = now() - t0;
+    } while (PASSES ? ++pass < PASSES : t < 0.5);
     out += drain(rtpjbuf_flush(jb));
     rtpjbuf_dtor(jb);
     *delivered = out;
@@ -138,6 +146,10 @@ int main(int argc, char **argv) {
         RING = strtoul(getenv("BENCH_RING"), NULL, 10);
     if (RING == 0 || RING > POOL)
         RING = POOL;
+    if (getenv("BENCH_PASSES")) {
+        PASSES = strtoul(getenv("BENCH_PASSES"), NULL, 10);
+        RUNS = 1;
+    }
 #define WANT(x) (only[0] == 0 || strcmp(only, x) == 0)
     printf("%-44s %8s\n", "operation", "Mpps");
     if (WANT("synth")) {
