@@ -435,5 +435,5 @@ int main(void) {
         printf("SKIP: no encoder\n");
         return 77;
     }
-    TEST_DONE("test_video_ffmpeg");
+    TEST_DONE("test_video_interop_ffmpeg");
 }
