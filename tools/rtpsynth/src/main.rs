@@ -6,6 +6,7 @@ mod cli;
 mod codec;
 mod fail;
 mod load;
+mod playout;
 mod recv;
 mod send;
 mod util;

@@ -2,9 +2,11 @@
 //! or from a capture, through the library's jitter buffer, decoded to a WAV
 //! file, with per-SSRC statistics.
 //!
-//! Playout is `off` in this build: the WAV holds the decoded media in RTP
-//! timestamp order from the first packet to the last, one sample per sample
-//! of media time, gaps concealed (Opus PLC; silence for G.711 and L16).
+//! With `--playout off` the WAV holds the decoded media in RTP timestamp
+//! order from the first packet to the last, one sample per sample of media
+//! time, gaps concealed (Opus PLC; silence for G.711 and L16). With
+//! `adaptive` or `fixed` the decoded stream goes through the library's
+//! playout buffer instead (playout.rs) and the WAV is what it plays.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -22,9 +24,10 @@ use rtpsynth::server::{ChanConfig, Family, Server};
 use serde_json::{json, Value};
 
 use crate::capture::{Capture, Cut, Datagram};
-use crate::cli::{parse_playout, Playout, RecvArgs};
+use crate::cli::{parse_playout, RecvArgs};
 use crate::codec::{Audio, Decoder};
 use crate::fail::Fail;
+use crate::playout::{self, Player};
 use crate::util;
 
 /// Jitter buffer depth in packets: how much reordering is repaired.
@@ -141,9 +144,15 @@ impl Media {
     }
 
     fn write(&mut self) {
-        self.samples += self.pcm.len() as u64;
+        let pcm = std::mem::take(&mut self.pcm);
+        self.write_samples(&pcm);
+        self.pcm = pcm;
+    }
+
+    fn write_samples(&mut self, pcm: &[i16]) {
+        self.samples += pcm.len() as u64;
         if let Some(w) = &mut self.wav {
-            for &s in &self.pcm {
+            for &s in pcm {
                 if let Err(e) = w.write_sample(s) {
                     self.io_error.get_or_insert(e.to_string());
                     break;
@@ -161,13 +170,20 @@ pub struct Receiver {
     /// The SSRC whose packets of `pt` are decoded: the first one seen.
     decoding: Option<u32>,
     media: Media,
+    /// The playout buffer of the decoded stream (`--playout` not off).
+    player: Option<Player>,
     released: Released,
     pub not_rtp: u64,
     pub rtcp: u64,
 }
 
 impl Receiver {
-    fn new(codec: Audio, pt: u8, out: Option<&Path>) -> Result<Receiver, Fail> {
+    fn new(
+        codec: Audio,
+        pt: u8,
+        out: Option<&Path>,
+        player: Option<Player>,
+    ) -> Result<Receiver, Fail> {
         let wav = match out {
             Some(p) => Some(
                 hound::WavWriter::create(
@@ -198,6 +214,7 @@ impl Receiver {
                 concealed: 0,
                 io_error: None,
             },
+            player,
             released: Released::default(),
             not_rtp: 0,
             rtcp: 0,
@@ -238,7 +255,11 @@ impl Receiver {
         s.octets += payload.len() as u64;
         s.decoded |= decode;
         s.rs.on_rtp(p.seq, p.ts, arrival_ns, payload.len());
-        let item = decode.then(|| payload.to_vec());
+        if let (true, Some(pl)) = (decode, &mut self.player) {
+            let media = &mut self.media;
+            pl.packet(d, arrival_ns, &mut |f| media.write_samples(f));
+        }
+        let item = (decode && self.player.is_none()).then(|| payload.to_vec());
         // Parsed already: cannot fail again.
         let _ = s.jb.udp_in(d, || Some(item), |_, _| {}, &mut self.released);
         self.drain();
@@ -259,6 +280,10 @@ impl Receiver {
             self.streams[i].jb.drain(&mut self.released);
             self.drain();
         }
+        if let Some(pl) = &mut self.player {
+            let media = &mut self.media;
+            pl.finish(&mut |f| media.write_samples(f));
+        }
         if let Some(w) = self.media.wav.take() {
             w.finalize()
                 .map_err(|e| Fail::runtime(format!("cannot write the WAV file: {e}")))?;
@@ -270,7 +295,14 @@ impl Receiver {
     }
 
     fn stats_json(&self) -> Value {
-        json!({ "streams": self.streams.iter().map(|s| s.json(self.pt)).collect::<Vec<_>>() })
+        let streams = self.streams.iter().map(|s| {
+            let mut v = s.json(self.pt);
+            if let (Some(pl), true) = (&self.player, self.decoding == Some(s.ssrc)) {
+                v["playout"] = pl.json();
+            }
+            v
+        });
+        json!({ "streams": streams.collect::<Vec<_>>() })
     }
 }
 
@@ -284,12 +316,9 @@ fn refuse_unbuilt(a: &RecvArgs) -> Result<(), Fail> {
         ("--stun", a.stun),
         ("--nack", a.nack),
     ];
-    if let Some((name, _)) = pending.iter().find(|(_, used)| *used) {
-        return Err(Fail::not_yet(name));
-    }
-    match parse_playout(&a.playout).map_err(Fail::usage)? {
-        Playout::Off => Ok(()),
-        _ => Err(Fail::not_yet(&format!("--playout {}", a.playout))),
+    match pending.iter().find(|(_, used)| *used) {
+        Some((name, _)) => Err(Fail::not_yet(name)),
+        None => Ok(()),
     }
 }
 
@@ -308,7 +337,11 @@ pub fn run(a: RecvArgs) -> Result<(), Fail> {
         Some(p) => Some(Capture::open(p)?),
         None => None,
     };
-    let mut rx = Receiver::new(codec, pt, a.out.as_deref())?;
+    let player = match playout::mode(parse_playout(&a.playout).map_err(Fail::usage)?) {
+        Some(m) => Some(Player::new(codec, pt, m)?),
+        None => None,
+    };
+    let mut rx = Receiver::new(codec, pt, a.out.as_deref(), player)?;
     let stop = util::stop_flag()?;
     let outcome = match (capture, a.listen) {
         (Some(cap), _) => from_capture(cap, a.port, limit, &stop, &mut rx),
@@ -553,7 +586,7 @@ mod tests {
 
     #[test]
     fn gaps_reordering_and_counters() {
-        let mut rx = Receiver::new(Audio::L16, 96, None).unwrap();
+        let mut rx = Receiver::new(Audio::L16, 96, None, None).unwrap();
         let pay = |v: i16| -> Vec<u8> {
             std::iter::repeat(v.to_be_bytes())
                 .take(80)
@@ -590,7 +623,7 @@ mod tests {
 
     #[test]
     fn lost_counts_the_missing() {
-        let mut rx = Receiver::new(Audio::Pcmu, 0, None).unwrap();
+        let mut rx = Receiver::new(Audio::Pcmu, 0, None, None).unwrap();
         for seq in [100u16, 101, 104, 105] {
             rx.datagram(&rtp(seq, seq as u32 * 160, 1, 0, &[0xff; 160]), 0);
         }

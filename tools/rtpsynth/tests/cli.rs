@@ -255,9 +255,6 @@ fn features_not_in_this_build_are_refused() {
         vec!["recv", "--listen", l, "--stun"],
         vec!["recv", "--listen", l, "--nack"],
         vec!["recv", "--listen", l, "--dtmf-pt", "101"],
-        vec!["recv", "--listen", l, "--playout", "adaptive"],
-        vec!["recv", "--listen", l, "--playout", "adaptive:20:200"],
-        vec!["recv", "--listen", l, "--playout", "fixed:60"],
         vec!["recv", "--listen", l, "--codec", "vp8"],
     ];
     for args in &cases {
