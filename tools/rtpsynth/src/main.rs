@@ -10,6 +10,7 @@ mod playout;
 mod recv;
 mod send;
 mod util;
+mod video;
 
 use clap::Parser;
 

@@ -29,6 +29,7 @@ use crate::codec::{Audio, Decoder};
 use crate::fail::Fail;
 use crate::playout::{self, Player};
 use crate::util;
+use crate::video;
 
 /// Jitter buffer depth in packets: how much reordering is repaired.
 const JB_PACKETS: u32 = 64;
@@ -159,6 +160,18 @@ impl Media {
                 }
             }
         }
+    }
+}
+
+/// What reception feeds: each datagram of the stream's port with its
+/// arrival time (audio here, video in video.rs).
+pub trait Datagrams {
+    fn datagram(&mut self, d: &[u8], arrival_ns: u64);
+}
+
+impl Datagrams for Receiver {
+    fn datagram(&mut self, d: &[u8], arrival_ns: u64) {
+        Receiver::datagram(self, d, arrival_ns)
     }
 }
 
@@ -324,6 +337,9 @@ fn refuse_unbuilt(a: &RecvArgs) -> Result<(), Fail> {
 
 pub fn run(a: RecvArgs) -> Result<(), Fail> {
     refuse_unbuilt(&a)?;
+    if let Some(c) = video::codec_of(a.codec) {
+        return video::recv(a, c);
+    }
     let codec = Audio::from_cli(a.codec)?;
     let pt = a.pt.unwrap_or(codec.default_pt());
     let limit = a
@@ -333,21 +349,13 @@ pub fn run(a: RecvArgs) -> Result<(), Fail> {
     if let Some(p) = &a.stats {
         util::check_writable("--stats", p)?;
     }
-    let capture = match &a.pcap {
-        Some(p) => Some(Capture::open(p)?),
-        None => None,
-    };
+    let capture = open_capture(&a)?;
     let player = match playout::mode(parse_playout(&a.playout).map_err(Fail::usage)?) {
         Some(m) => Some(Player::new(codec, pt, m)?),
         None => None,
     };
     let mut rx = Receiver::new(codec, pt, a.out.as_deref(), player)?;
-    let stop = util::stop_flag()?;
-    let outcome = match (capture, a.listen) {
-        (Some(cap), _) => from_capture(cap, a.port, limit, &stop, &mut rx),
-        (None, Some(addr)) => live(addr, limit, &stop, &mut rx),
-        (None, None) => Err(Fail::usage("give --listen HOST:PORT or --pcap FILE")),
-    };
+    let outcome = receive(capture, &a, limit, &mut rx);
     // Outputs are written however reception ended.
     let finished = rx.finish();
     if let Some(p) = &a.stats {
@@ -365,12 +373,32 @@ pub fn run(a: RecvArgs) -> Result<(), Fail> {
     finished
 }
 
+pub fn open_capture(a: &RecvArgs) -> Result<Option<Capture>, Fail> {
+    a.pcap.as_deref().map(Capture::open).transpose()
+}
+
+/// Reception into `rx`, live or from the capture, until it ends; the
+/// caller writes the outputs whatever this returns.
+pub fn receive(
+    capture: Option<Capture>,
+    a: &RecvArgs,
+    limit: Option<Duration>,
+    rx: &mut impl Datagrams,
+) -> Result<(), Fail> {
+    let stop = util::stop_flag()?;
+    match (capture, a.listen) {
+        (Some(cap), _) => from_capture(cap, a.port, limit, &stop, rx),
+        (None, Some(addr)) => live(addr, limit, &stop, rx),
+        (None, None) => Err(Fail::usage("give --listen HOST:PORT or --pcap FILE")),
+    }
+}
+
 /// Live reception: the I/O thread hands datagrams over a bounded queue.
 fn live(
     addr: SocketAddr,
     limit: Option<Duration>,
     stop: &std::sync::atomic::AtomicBool,
-    rx: &mut Receiver,
+    rx: &mut impl Datagrams,
 ) -> Result<(), Fail> {
     let server =
         Server::new(0).map_err(|e| Fail::runtime(format!("cannot start the I/O thread: {e}")))?;
@@ -504,7 +532,7 @@ fn from_capture(
     port: Option<u16>,
     limit: Option<Duration>,
     stop: &std::sync::atomic::AtomicBool,
-    rx: &mut Receiver,
+    rx: &mut impl Datagrams,
 ) -> Result<(), Fail> {
     let mut picker = FlowPicker {
         port,
