@@ -72,13 +72,14 @@ fn check_all(pull_ms: u32, mean_target: bool) -> Vec<String> {
     }
     println!("get pulls {pull_ms} ms frames");
     println!(
-        "{:<12} {:>6} {:>6} {:>8} {:>8} {:>8} {:>8} {:>6} {:>5} {:>5} {:>6} {:>5} {:>5} {:>4} {:>7}",
-        "trace", "recv", "played", "orc_d99", "orc_mean", "mean", "p95", "lost%", "late", "disc",
+        "{:<12} {:>6} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6} {:>5} {:>5} {:>6} {:>5} {:>5} {:>4} {:>7}",
+        "trace", "recv", "played", "orc_d99", "orc_mean", "lat_mean", "mean", "p95", "lost%", "late", "disc",
         "conc", "exp", "comp", "rst", "target"
     );
     for (i, (name, pat)) in all_patterns().into_iter().enumerate() {
         let t = make_trace(name, pat, 300, 1000 + i as u64);
         let o = oracle(&t);
+        let lo = lattice_oracle(&t, t.arrivals[0].arrival_ns, pull_ms as i64 * MS);
         let r = run_pull(
             &t,
             Mode::Adaptive {
@@ -89,12 +90,13 @@ fn check_all(pull_ms: u32, mean_target: bool) -> Vec<String> {
         );
         let lost_pct = 100.0 * r.lost_by_buffer as f64 / t.arrivals.len() as f64;
         println!(
-            "{:<12} {:>6} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>6.2} {:>5} {:>5} {:>6} {:>5} {:>5} {:>4} {:>7.1}",
+            "{:<12} {:>6} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>6.2} {:>5} {:>5} {:>6} {:>5} {:>5} {:>4} {:>7.1}",
             name,
             t.arrivals.len(),
             r.played,
             o.delay_ns / 1e6,
             o.mean_ns / 1e6,
+            if t.skew { f64::NAN } else { lo.mean_ns / 1e6 },
             r.mean_ms,
             r.p95_ms,
             lost_pct,
@@ -243,6 +245,14 @@ fn debug_one_trace() {
         }
         let f = p.get(now, &mut out).unwrap();
         let s = p.stats();
+        while let Some(pl) = p.next_played() {
+            println!(
+                "  played seq {} wait {:.1} at_phase {:.1}",
+                pl.seq,
+                (pl.playout_ns - pl.arrival_ns) as f64 / 1e6,
+                ((pl.playout_ns - now) as f64) / 1e6
+            );
+        }
         println!(
             "get {:.1} flags {f:#x} cur {:.1} tgt {:.1} late {} conc {} buffered {}",
             (now - t.arrivals[0].arrival_ns) as f64 / 1e6,

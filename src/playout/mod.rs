@@ -772,9 +772,11 @@ impl Playout {
     /// sample, not only by the time that sample plays. Offsets that put
     /// packet starts on frame starts lose nothing to that; they form a
     /// lattice one frame apart (given by the get clock and the packet
-    /// grid). The goal is the lattice point at or above the target `c`,
-    /// kept while `c` stays within 1 ms above it or above the next lower
-    /// point by 1 ms (hysteresis: no flapping by a whole frame).
+    /// grid). The goal is the lattice point at or above the target `c`:
+    /// it moves up when `c` passes it by more than 1 ms and down as soon as
+    /// `c` is at or below the next lower point (1 ms of hysteresis at each
+    /// end: no flapping by a whole frame, and never a frame too high while
+    /// the target sits just above the lower point).
     fn goal(&mut self, now: i64, c: i64) -> i64 {
         if self.state != State::Playing {
             self.goal_off = None;
@@ -797,7 +799,7 @@ impl Playout {
             // lattice itself (skew)
             Some(prev) => {
                 let cur = up(prev.saturating_sub(f / 2));
-                if cand > cur || c < cur.saturating_sub(f).saturating_sub(MS) {
+                if cand > cur || c <= cur.saturating_sub(f) {
                     cand
                 } else {
                     cur
