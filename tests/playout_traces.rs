@@ -147,6 +147,23 @@ fn check_all(pull_ms: u32, mean_target: bool) -> Vec<String> {
                 o.mean_ns / 1e6
             ));
         }
+        if !mean_target {
+            // The frame clock's own bound: within 1.3x of the clairvoyant
+            // fixed delay held to the same whole-frame commits. The
+            // issue's 1.3x is printed, met or not.
+            let issue = if r.mean_ms < limit { "met" } else { "missed" };
+            let lat_limit = 1.3 * lo.mean_ns / 1e6;
+            println!(
+                "    1.3x oracle {limit:.1} ms: {issue}; 1.3x frame-clock oracle {lat_limit:.1} ms"
+            );
+            if lo.mean_ns > 0.0 && r.mean_ms >= lat_limit {
+                failures.push(format!(
+                    "{name}: mean delay {:.1} ms >= 1.3 x frame-clock oracle {:.1} ms",
+                    r.mean_ms,
+                    lo.mean_ns / 1e6
+                ));
+            }
+        }
         if name == "ssrc" && r.stats.resets != 1 {
             failures.push(format!(
                 "{name}: {} resets for one SSRC change",
@@ -177,9 +194,10 @@ fn traces_meet_the_targets() {
 /// With `get` pulling one packet time (20 ms), a packet must be here at the
 /// `get` whose frame holds its first sample: achievable delays are one
 /// frame apart (a lattice fixed by the get clock's phase against the
-/// packets), so the mean delay exceeds the continuous oracle's by up to a
-/// frame (10 ms on average) and the 1.3x target is a matter of phase luck
-/// for small jitter. Lateness and skew targets hold; the mean is reported.
+/// packets). Where even the clairvoyant fixed delay on that lattice
+/// (`lattice_oracle`) exceeds 1.3x the continuous oracle, no such buffer
+/// can meet the issue's ratio; so asserted here: lateness, skew, and the
+/// mean under 1.3x the frame-clock oracle. The issue's ratio is printed.
 #[test]
 fn traces_with_packet_time_pulls() {
     let failures = check_all(20, false);
