@@ -7,6 +7,7 @@ mod codec;
 mod fail;
 mod load;
 mod recv;
+mod rtcp;
 mod send;
 mod util;
 

@@ -6,9 +6,10 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
+use rtpsynth::clock::monotonic_ns;
 use rtpsynth::codec::resample;
 use rtpsynth::proc::{Proc, TaskError};
 use rtpsynth::server::{ChanConfig, Family, Server};
@@ -18,6 +19,7 @@ use serde_json::json;
 use crate::cli::SendArgs;
 use crate::codec::{Audio, Encoder};
 use crate::fail::Fail;
+use crate::rtcp::{self, Link};
 use crate::util;
 
 /// Peak of the test tone: -6 dBFS (half of full scale).
@@ -121,13 +123,11 @@ pub fn sdp_text(codec: Audio, pt: u8, ptime: u32, to: SocketAddr, sess_id: u32) 
 
 /// Options that need library parts not in this build.
 fn refuse_unbuilt(a: &SendArgs) -> Result<(), Fail> {
-    let pending: [(&str, bool); 10] = [
+    let pending: [(&str, bool); 8] = [
         ("--dtmf", !a.dtmf.is_empty()),
         ("--dtmf-pt", a.dtmf_pt.is_some()),
         ("--dtmf-ms", a.dtmf_ms.is_some()),
         ("--dtmf-gap", a.dtmf_gap.is_some()),
-        ("--rtcp", a.rtcp),
-        ("--rtcp-mux", a.rtcp_mux),
         ("--tcp", a.tcp),
         ("--fps", a.fps.is_some()),
         ("--mtu", a.mtu.is_some()),
@@ -196,17 +196,32 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
         },
         queue_size: 256,
     };
-    let chan = server
-        .create_channel(&cfg, Box::new(|_, _, _| {}))
-        .map_err(|e| Fail::runtime(format!("cannot bind: {e}")))?;
-    chan.set_target(&a.to.ip().to_string(), a.to.port())
-        .map_err(|e| Fail::runtime(format!("--to {}: {e}", a.to)))?;
-    let chan = Arc::new(chan);
-
     // SSRC, timestamp and sequence number are the synthesizer's three
     // random draws; it stores the SSRC in host order (the original's
     // quirk), so a given --ssrc is byte-swapped into place.
     let ssrc = a.ssrc.unwrap_or_else(util::random_u32);
+    let rtcp_mode = rtcp::Mode::from_flags(a.rtcp, a.rtcp_mux);
+    // The RTCP session lives on this thread; the pacing task and the I/O
+    // thread tell it what they sent and received through a queue.
+    let mut link = Link::new(rtcp_mode, true, ssrc, rate, monotonic_ns())?;
+    let (rtcp_ev, rtcp_evs) = mpsc::sync_channel::<RtcpEv>(4096);
+    let on_rtcp = {
+        let ev = rtcp_ev.clone();
+        Box::new(move |d: &[u8], from: &rtpsynth::server::RawAddr, t: u64| {
+            let _ = ev.try_send(RtcpEv::Received(d.to_vec(), from.to_socket_addr(), t));
+        })
+    };
+    let ports = rtcp::open(&server, &cfg, rtcp_mode, None, on_rtcp)
+        .map_err(|e| Fail::runtime(format!("cannot bind: {e}")))?;
+    ports
+        .rtp
+        .set_target(&a.to.ip().to_string(), a.to.port())
+        .map_err(|e| Fail::runtime(format!("--to {}: {e}", a.to)))?;
+    let rtcp::Ports {
+        rtp: chan,
+        rtcp: rtcp_chan,
+    } = ports;
+    let chan = Arc::new(chan);
     let mut draws = [
         u32::from_ne_bytes(ssrc.to_be_bytes()),
         util::random_u32(),
@@ -240,6 +255,7 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
     let task = {
         let chan = chan.clone();
         let progress = progress.clone();
+        let rtcp_ev = rtcp_ev.clone();
         let mut pcm = Vec::with_capacity(spp);
         let mut payload = Vec::with_capacity(1500);
         let mut pkt = Vec::with_capacity(1500);
@@ -268,6 +284,10 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
             // real-time sender must.
             if chan.send(&pkt).is_ok() {
                 progress.queued.fetch_add(1, Ordering::Relaxed);
+                if rtcp_mode != rtcp::Mode::Off {
+                    let ts = u32::from_be_bytes([pkt[4], pkt[5], pkt[6], pkt[7]]);
+                    let _ = rtcp_ev.try_send(RtcpEv::Sent(ts, monotonic_ns(), payload.len()));
+                }
             }
             sent += 1;
             let base = if deadline == 0 { now } else { deadline };
@@ -280,7 +300,12 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
     let pchan = sched
         .create_channel(Box::new(task))
         .map_err(|e| Fail::runtime(format!("cannot schedule the stream: {e}")))?;
+    let rtcp_out = rtcp_chan.as_ref().unwrap_or(&chan);
     while !progress.done.load(Ordering::Acquire) && !stop.load(Ordering::Relaxed) {
+        if rtcp_mode != rtcp::Mode::Off {
+            take_rtcp_events(&mut link, &rtcp_evs);
+            link.poll(rtcp_out, Some(a.to), monotonic_ns());
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
     let _ = pchan.close();
@@ -294,6 +319,11 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
     } {
         std::thread::sleep(Duration::from_millis(5));
     }
+    if rtcp_mode != rtcp::Mode::Off {
+        take_rtcp_events(&mut link, &rtcp_evs);
+        link.bye(rtcp_out, Some(a.to), monotonic_ns());
+        let _ = rtcp_out.drain(Duration::from_secs(1));
+    }
     let st = chan.stats();
     let elapsed = start.elapsed().as_secs_f64();
     server.shutdown();
@@ -304,23 +334,19 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
         st.tx_pkts, octets, st.tx_queue_full, st.tx_errors
     );
     if let Some(path) = &a.stats {
-        let doc = json!({
-            "streams": [{
-                "ssrc": ssrc,
-                "pt": pt,
-                "packets": st.tx_pkts,
-                "octets": octets,
-                "queue_full": st.tx_queue_full,
-                "send_errors": st.tx_errors,
-                // RTCP is not in this build yet.
-                "rtcp_sent": null,
-                "rtcp_received": null,
-                "rtt_ms": null,
-                "remote_fraction_lost": null,
-                "remote_cumulative_lost": null,
-                "remote_jitter_ms": null,
-            }]
+        let mut stream = json!({
+            "ssrc": ssrc,
+            "pt": pt,
+            "packets": st.tx_pkts,
+            "octets": octets,
+            "queue_full": st.tx_queue_full,
+            "send_errors": st.tx_errors,
         });
+        take_rtcp_events(&mut link, &rtcp_evs);
+        if let Some(obj) = stream.as_object_mut() {
+            link.sender_json(obj);
+        }
+        let doc = json!({ "streams": [stream] });
         util::write_json(path, &doc)?;
     }
     if let Some(msg) = progress.error.lock().ok().and_then(|mut g| g.take()) {
@@ -333,6 +359,23 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
         )));
     }
     Ok(())
+}
+
+/// What the RTCP session hears of from other threads.
+enum RtcpEv {
+    /// An RTP packet queued: its timestamp, when, payload octets.
+    Sent(u32, u64, usize),
+    /// An RTCP datagram, its source and arrival time.
+    Received(Vec<u8>, Option<std::net::SocketAddr>, u64),
+}
+
+fn take_rtcp_events(link: &mut Link, evs: &mpsc::Receiver<RtcpEv>) {
+    while let Ok(ev) = evs.try_recv() {
+        match ev {
+            RtcpEv::Sent(ts, at, len) => link.session.on_sent(ts, at, len),
+            RtcpEv::Received(d, from, at) => link.on_rtcp(&d, from, at),
+        }
+    }
 }
 
 fn synth_header_len() -> u64 {

@@ -1,0 +1,324 @@
+//! RTCP for `send` and `recv` (`--rtcp`, `--rtcp-mux`): the library's RTCP
+//! session (`rtpsynth::rtcp::Session`) accounts what is sent and received,
+//! takes the peer's reports and builds ours; this module opens the ports
+//! and decides where our reports go.
+//!
+//! Where RTCP goes (DESIGN 5.2): to the source of the peer's RTCP once some
+//! has come; before that to the peer's RTP address + 1, or to the RTP
+//! address itself with rtcp-mux.
+
+use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rtpsynth::rtcp::{Session, SessionConfig};
+use rtpsynth::server::{ChanConfig, ChanOptions, Channel, PktIn, Server};
+use serde_json::{json, Map, Value};
+
+use crate::fail::Fail;
+
+/// Room for one compound report (RR/SR with up to 31 blocks, SDES, BYE).
+const REPORT_ROOM: usize = 1500;
+/// Where `send` without `--bind` looks for an even/odd pair of ports.
+pub const PAIR_PORTS: std::ops::RangeInclusive<u16> = 16384..=65534;
+
+/// How RTCP travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Off,
+    /// On the RTP port + 1 (RFC 3550 section 11).
+    Pair,
+    /// On the RTP port (RFC 5761).
+    Mux,
+}
+
+impl Mode {
+    pub fn from_flags(rtcp: bool, mux: bool) -> Mode {
+        match (rtcp, mux) {
+            (_, true) => Mode::Mux,
+            (true, false) => Mode::Pair,
+            (false, false) => Mode::Off,
+        }
+    }
+}
+
+/// One RTCP session and what the tool counts around it.
+pub struct Link {
+    pub session: Session,
+    mode: Mode,
+    /// Where the peer's RTCP came from.
+    heard_from: Option<SocketAddr>,
+    clock_rate: u32,
+    sends_rtp: bool,
+    /// Compound datagrams put on the wire and received.
+    pub sent: u64,
+    pub received: u64,
+    buf: Vec<u8>,
+}
+
+/// Nanoseconds since the Unix epoch, for the NTP field of SRs.
+fn wall_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// A CNAME for our session (RFC 3550 6.5.1 allows any unique name; the
+/// SSRC makes it unique enough for one run).
+fn cname(ssrc: u32) -> Vec<u8> {
+    format!("rtpsynth-{ssrc:08x}@localhost").into_bytes()
+}
+
+impl Link {
+    /// `sends_rtp`: the RTP port's target is the RTP peer's, set by the
+    /// caller (with mux our RTCP then follows it).
+    pub fn new(
+        mode: Mode,
+        sends_rtp: bool,
+        ssrc: u32,
+        clock_rate: u32,
+        now_ns: u64,
+    ) -> Result<Link, Fail> {
+        let name = cname(ssrc);
+        let session = Session::new(
+            &SessionConfig {
+                ssrc,
+                cname: &name,
+                clock_rate,
+                session_bw_bps: 0,
+                max_sources: 0,
+                seed: u64::from(crate::util::random_u32()) << 32
+                    | u64::from(crate::util::random_u32()),
+            },
+            now_ns,
+        )
+        .map_err(|e| Fail::runtime(format!("cannot start the RTCP session: {e:?}")))?;
+        Ok(Link {
+            session,
+            mode,
+            heard_from: None,
+            clock_rate,
+            sends_rtp,
+            sent: 0,
+            received: 0,
+            buf: vec![0; REPORT_ROOM],
+        })
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub fn set_mode(&mut self, mode: Mode) {
+        self.mode = mode;
+    }
+
+    /// A compound RTCP datagram from `from` (None: unknown, e.g. a capture).
+    /// Malformed RTCP still counts as received; what parsed before the bad
+    /// part is taken by the session.
+    pub fn on_rtcp(&mut self, d: &[u8], from: Option<SocketAddr>, arrival_ns: u64) {
+        self.received += 1;
+        let _ = self.session.on_rtcp(d, arrival_ns);
+        if let Some(f) = from {
+            self.heard_from = Some(f);
+        }
+    }
+
+    /// Where our RTCP goes, given where the peer's RTP is (its source, or
+    /// the `--to` address).
+    pub fn destination(&self, rtp_peer: Option<SocketAddr>) -> Option<SocketAddr> {
+        if let Some(f) = self.heard_from {
+            return Some(f);
+        }
+        let mut p = rtp_peer?;
+        match self.mode {
+            Mode::Off => return None,
+            Mode::Mux => {}
+            Mode::Pair => p.set_port(p.port().checked_add(1)?),
+        }
+        Some(p)
+    }
+
+    /// Send our report if one is due (A.7 timing) and there is somewhere
+    /// to send it.
+    pub fn poll(&mut self, chan: &Channel, rtp_peer: Option<SocketAddr>, now_ns: u64) {
+        let Some(to) = self.destination(rtp_peer) else {
+            return;
+        };
+        if let Ok(Some(n)) = self.session.poll(now_ns, wall_ns(), &mut self.buf) {
+            self.put(chan, to, n);
+        }
+    }
+
+    /// Our last report, with BYE; returns whether it went out.
+    pub fn bye(&mut self, chan: &Channel, rtp_peer: Option<SocketAddr>, now_ns: u64) -> bool {
+        let Some(to) = self.destination(rtp_peer) else {
+            return false;
+        };
+        match self.session.bye(now_ns, wall_ns(), None, &mut self.buf) {
+            Ok(n) => self.put(chan, to, n),
+            Err(_) => false,
+        }
+    }
+
+    fn put(&mut self, chan: &Channel, to: SocketAddr, n: usize) -> bool {
+        // With rtcp-mux the channel's target is the RTP peer already:
+        // moving it would move the RTP too.
+        let shared = self.mode == Mode::Mux && self.sends_rtp;
+        if !shared && chan.set_target_addr(to).is_err() {
+            return false;
+        }
+        let ok = chan.send(&self.buf[..n]).is_ok();
+        if ok {
+            self.sent += 1;
+        }
+        ok
+    }
+
+    /// `send`'s RTCP figures: counts, RTT and what the peer's receiver
+    /// reports said about us last.
+    pub fn sender_json(&self, obj: &mut Map<String, Value>) {
+        let about_us = self
+            .session
+            .remotes()
+            .iter()
+            .filter_map(|r| r.report_about_us.map(|(b, at)| (b, at, r.rtt_ns)))
+            .max_by_key(|&(_, at, _)| at);
+        let rtt = self
+            .session
+            .remotes()
+            .iter()
+            .filter(|r| r.rtt_ns.is_some())
+            .max_by_key(|r| r.report_about_us.map_or(0, |(_, at)| at))
+            .and_then(|r| r.rtt_ns);
+        let clock = self.session_clock();
+        obj.insert("rtcp_sent".into(), json!(self.sent));
+        obj.insert("rtcp_received".into(), json!(self.received));
+        obj.insert("rtt_ms".into(), json!(rtt.map(|ns| ns as f64 / 1e6)));
+        let (fl, cl, jit) = match about_us {
+            Some((b, _, _)) => (
+                json!(b.fraction_lost as f64 / 256.0),
+                json!(b.cumulative_lost),
+                json!(if clock > 0 {
+                    Some(b.jitter as f64 * 1000.0 / clock as f64)
+                } else {
+                    None
+                }),
+            ),
+            None => (Value::Null, Value::Null, Value::Null),
+        };
+        obj.insert("remote_fraction_lost".into(), fl);
+        obj.insert("remote_cumulative_lost".into(), cl);
+        obj.insert("remote_jitter_ms".into(), jit);
+    }
+
+    fn session_clock(&self) -> u32 {
+        self.clock_rate
+    }
+
+    /// `recv`'s RTCP figures for the stream of `ssrc`.
+    pub fn stream_json(&self, ssrc: u32, obj: &mut Map<String, Value>) {
+        let r = self.session.remote(ssrc);
+        obj.insert("rtcp_sent".into(), json!(self.sent));
+        obj.insert(
+            "rtcp_received".into(),
+            json!(r.map_or(0, |r| r.rtcp_packets)),
+        );
+        obj.insert(
+            "rtt_ms".into(),
+            json!(r.and_then(|r| r.rtt_ns).map(|ns| ns as f64 / 1e6)),
+        );
+    }
+
+    /// Stream objects for the sources heard only through RTCP.
+    pub fn rtcp_only_streams(&self, has_rtp: impl Fn(u32) -> bool) -> Vec<Value> {
+        self.session
+            .remotes()
+            .iter()
+            .filter(|r| !has_rtp(r.ssrc) && r.rtcp_packets > 0)
+            .map(|r| {
+                let mut o = Map::new();
+                o.insert("ssrc".into(), json!(r.ssrc));
+                o.insert("pt".into(), Value::Null);
+                o.insert("packets".into(), json!(0));
+                o.insert("octets".into(), json!(0));
+                o.insert("lost".into(), json!(0));
+                o.insert("duplicates".into(), json!(0));
+                o.insert("late".into(), json!(0));
+                o.insert("jitter_ms".into(), Value::Null);
+                o.insert("max_jitter_ms".into(), Value::Null);
+                self.stream_json(r.ssrc, &mut o);
+                o.insert("dtmf".into(), json!([]));
+                Value::Object(o)
+            })
+            .collect()
+    }
+}
+
+/// The RTCP channel of a pair, or None (off, or carried on the RTP port).
+pub struct Ports {
+    pub rtp: Channel,
+    pub rtcp: Option<Channel>,
+}
+
+impl Ports {
+    /// The channel our RTCP leaves from.
+    pub fn rtcp_chan(&self) -> &Channel {
+        self.rtcp.as_ref().unwrap_or(&self.rtp)
+    }
+}
+
+/// Open the RTP port, and the RTCP port as `mode` says: `on_rtp` gets the
+/// RTP port's datagrams (None: dropped), `on_rtcp` the RTCP (on port + 1,
+/// or split off the RTP port by RFC 5761 with mux). Port 0 with `Pair`
+/// takes a free even/odd pair.
+pub fn open(
+    server: &Server,
+    cfg: &ChanConfig,
+    mode: Mode,
+    on_rtp: Option<PktIn>,
+    on_rtcp: PktIn,
+) -> Result<Ports, rtpsynth::server::Error> {
+    match mode {
+        Mode::Off => Ok(Ports {
+            rtp: server.create_channel_with(cfg, ChanOptions::default(), on_rtp)?,
+            rtcp: None,
+        }),
+        Mode::Mux => {
+            let opts = ChanOptions {
+                rtcp: Some(on_rtcp),
+                ..ChanOptions::default()
+            };
+            Ok(Ports {
+                rtp: server.create_channel_with(cfg, opts, on_rtp)?,
+                rtcp: None,
+            })
+        }
+        Mode::Pair if cfg.bind_port == 0 => {
+            let (rtp, rtcp) = server.create_pair(
+                cfg,
+                PAIR_PORTS,
+                (ChanOptions::default(), on_rtp),
+                (ChanOptions::default(), Some(on_rtcp)),
+            )?;
+            Ok(Ports {
+                rtp,
+                rtcp: Some(rtcp),
+            })
+        }
+        Mode::Pair => {
+            let rtp = server.create_channel_with(cfg, ChanOptions::default(), on_rtp)?;
+            let c2 = ChanConfig {
+                bind_port: cfg
+                    .bind_port
+                    .checked_add(1)
+                    .ok_or(rtpsynth::server::Error::Invalid)?,
+                ..*cfg
+            };
+            let rtcp = server.create_channel_with(&c2, ChanOptions::default(), Some(on_rtcp))?;
+            Ok(Ports {
+                rtp,
+                rtcp: Some(rtcp),
+            })
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The network side of `send` and `recv`: RTCP on the port pair and muxed
+//! (RFC 3550 section 11, RFC 5761). Loopback only; each run bounded.
+
+mod common;
+
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// `recv` and `send` with the same RTCP flag; both stats documents.
+fn rtcp_pair(name: &str, flag: &str) -> (serde_json::Value, serde_json::Value) {
+    let d = scratch(name);
+    let rstats = d.join("r.json");
+    let sstats = d.join("s.json");
+    let rx = LiveRecv::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        flag,
+        "--duration",
+        "30",
+        "--stats",
+        rstats.to_str().unwrap(),
+    ]);
+    let to = rx.addr.to_string();
+    // recv's first report is due 1.0..3.1 s after it starts (RFC 3550
+    // A.7, the halved initial minimum): 4 s of sending hears it.
+    let o = run(&[
+        "send",
+        "--to",
+        &to,
+        flag,
+        "--duration",
+        "4",
+        "--stats",
+        sstats.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(rx.terminate().code(), Some(0));
+    (read_json(&rstats), read_json(&sstats))
+}
+
+fn check_rtcp_both_ways(r: &serde_json::Value, s: &serde_json::Value) {
+    let ss = &s["streams"][0];
+    let rs = &r["streams"][0];
+    assert_eq!(rs["ssrc"], ss["ssrc"]);
+    assert_eq!(rs["packets"], 200);
+    // send: its SRs (at least the final one, with BYE) went out, the
+    // receiver's RRs came back and say nothing was lost.
+    assert!(ss["rtcp_sent"].as_u64().unwrap() >= 1, "{ss}");
+    assert!(ss["rtcp_received"].as_u64().unwrap() >= 1, "{ss}");
+    assert_eq!(ss["remote_cumulative_lost"], 0, "{ss}");
+    assert_eq!(ss["remote_fraction_lost"], 0.0, "{ss}");
+    let j = ss["remote_jitter_ms"].as_f64().expect("remote jitter");
+    assert!((0.0..1000.0).contains(&j), "{ss}");
+    assert!(ss["rtt_ms"].is_null() || ss["rtt_ms"].as_f64().unwrap() >= 0.0);
+    // recv: the sender's SRs were counted under its SSRC, RRs went out.
+    assert!(rs["rtcp_received"].as_u64().unwrap() >= 1, "{rs}");
+    assert!(rs["rtcp_sent"].as_u64().unwrap() >= 1, "{rs}");
+    assert!(
+        ss["rtcp_received"].as_u64() <= rs["rtcp_sent"].as_u64(),
+        "send heard more RTCP than recv sent: {ss} {rs}"
+    );
+}
+
+#[test]
+fn rtcp_on_the_port_pair() {
+    let (r, s) = rtcp_pair("net-rtcp", "--rtcp");
+    check_rtcp_both_ways(&r, &s);
+}
+
+#[test]
+fn rtcp_muxed_on_the_rtp_port() {
+    let (r, s) = rtcp_pair("net-mux", "--rtcp-mux");
+    check_rtcp_both_ways(&r, &s);
+}
+
+/// Receive on `sock` until `pred` holds for a datagram or time runs out.
+fn recv_until(
+    sock: &UdpSocket,
+    limit: Duration,
+    mut pred: impl FnMut(&[u8], std::net::SocketAddr) -> bool,
+) -> bool {
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let end = Instant::now() + limit;
+    let mut buf = [0u8; 2048];
+    while Instant::now() < end {
+        if let Ok((n, from)) = sock.recv_from(&mut buf) {
+            if pred(&buf[..n], from) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[test]
+fn send_rtcp_takes_an_even_odd_pair_and_reports_to_port_plus_one() {
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = rtp.local_addr().unwrap().port();
+    let Ok(rtcp) = UdpSocket::bind(("127.0.0.1", port + 1)) else {
+        eprintln!("SKIP: port {} is taken", port + 1);
+        return;
+    };
+    let to = format!("127.0.0.1:{port}");
+    let mut child = std::process::Command::new(bin())
+        .args(["send", "--to", &to, "--rtcp", "--duration", "1"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut rtp_src = None;
+    assert!(recv_until(&rtp, Duration::from_secs(10), |_, from| {
+        rtp_src = Some(from);
+        true
+    }));
+    let src = rtp_src.unwrap();
+    assert_eq!(src.port() % 2, 0, "RTP from an odd port: {src}");
+    // The final SR (with BYE) at the latest, from the odd port above.
+    let mut sr_src = None;
+    assert!(
+        recv_until(&rtcp, Duration::from_secs(10), |d, from| {
+            sr_src = Some(from);
+            d.len() >= 8 && d[1] == 200
+        }),
+        "no SR on port + 1"
+    );
+    assert_eq!(sr_src.unwrap().port(), src.port() + 1);
+    assert!(wait_bounded(&mut child, Duration::from_secs(20)).success());
+}
