@@ -322,3 +322,70 @@ pub fn open(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rr_from(ssrc: u32) -> Vec<u8> {
+        let mut p = vec![0x80, 201, 0, 1];
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        p
+    }
+
+    #[test]
+    fn reports_go_to_port_plus_one_then_to_the_peers_rtcp() {
+        let peer: SocketAddr = "127.0.0.1:5004".parse().unwrap();
+        let mut l = Link::new(Mode::Pair, false, 1, 8000, 0).unwrap();
+        assert_eq!(l.destination(None), None);
+        assert_eq!(
+            l.destination(Some(peer)),
+            Some("127.0.0.1:5005".parse().unwrap())
+        );
+        let from: SocketAddr = "127.0.0.1:7777".parse().unwrap();
+        l.on_rtcp(&rr_from(2), Some(from), 1);
+        assert_eq!(l.destination(Some(peer)), Some(from));
+        // From a capture: no source, the rule stays.
+        l.on_rtcp(&rr_from(2), None, 2);
+        assert_eq!(l.destination(Some(peer)), Some(from));
+        assert_eq!(l.received, 2);
+        assert_eq!(l.session.remote(2).map(|r| r.rtcp_packets), Some(2));
+        let mut m = Link::new(Mode::Mux, true, 1, 8000, 0).unwrap();
+        assert_eq!(m.destination(Some(peer)), Some(peer));
+        m.set_mode(Mode::Off);
+        assert_eq!(m.destination(Some(peer)), None);
+    }
+
+    #[test]
+    fn sender_json_reads_the_last_block_about_us() {
+        let mut l = Link::new(Mode::Pair, true, 0x1234, 8000, 0).unwrap();
+        let mut o = Map::new();
+        l.sender_json(&mut o);
+        assert!(o["remote_cumulative_lost"].is_null());
+        assert_eq!(o["rtcp_received"], 0);
+        // An RR from 2 with one block about 0x1234: 64/256 lost, 3
+        // cumulative, jitter 80 (10 ms at 8 kHz).
+        let mut p = vec![0x81, 201, 0, 7];
+        p.extend_from_slice(&2u32.to_be_bytes());
+        p.extend_from_slice(&0x1234u32.to_be_bytes());
+        p.extend_from_slice(&[64, 0, 0, 3]);
+        p.extend_from_slice(&100u32.to_be_bytes());
+        p.extend_from_slice(&80u32.to_be_bytes());
+        p.extend_from_slice(&[0; 8]);
+        l.on_rtcp(&p, None, 5);
+        l.sender_json(&mut o);
+        assert_eq!(o["remote_fraction_lost"], 0.25);
+        assert_eq!(o["remote_cumulative_lost"], 3);
+        assert_eq!(o["remote_jitter_ms"], 10.0);
+        assert!(o["rtt_ms"].is_null());
+        assert_eq!(o["rtcp_received"], 1);
+    }
+
+    #[test]
+    fn modes_from_flags() {
+        assert_eq!(Mode::from_flags(false, false), Mode::Off);
+        assert_eq!(Mode::from_flags(true, false), Mode::Pair);
+        assert_eq!(Mode::from_flags(false, true), Mode::Mux);
+        assert_eq!(Mode::from_flags(true, true), Mode::Mux);
+    }
+}
