@@ -4,6 +4,7 @@
 mod capture;
 mod cli;
 mod codec;
+mod dtmf;
 mod fail;
 mod load;
 mod recv;

@@ -16,6 +16,8 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rtpsynth::event::receiver::DEFAULT_TIMEOUT_NS;
+use rtpsynth::event::{EventReceiver, ReceivedEvent};
 use rtpsynth::jbuf::{Erasure, Frame, JitterBuffer, Sink};
 use rtpsynth::rtcp::RecvStats;
 use rtpsynth::server::{ChanConfig, Family, Server};
@@ -24,6 +26,7 @@ use serde_json::{json, Value};
 use crate::capture::{Capture, Cut, Datagram};
 use crate::cli::{parse_playout, Playout, RecvArgs};
 use crate::codec::{Audio, Decoder};
+use crate::dtmf;
 use crate::fail::Fail;
 use crate::rtcp::{self, Link};
 use crate::util;
@@ -167,6 +170,9 @@ pub struct Receiver {
     pub rtcp: u64,
     /// The RTCP session: counts the peer's RTCP, builds our RRs.
     pub link: Link,
+    /// Telephone events (RFC 4733) of `--dtmf-pt`, and those finished.
+    events: EventReceiver,
+    pub dtmf: Vec<ReceivedEvent>,
 }
 
 impl Receiver {
@@ -211,6 +217,8 @@ impl Receiver {
                 codec.rate(),
                 rtpsynth::clock::monotonic_ns(),
             )?,
+            events: EventReceiver::new(dtmf::DEFAULT_PT, DEFAULT_TIMEOUT_NS),
+            dtmf: Vec::new(),
         })
     }
 
@@ -224,6 +232,10 @@ impl Receiver {
             self.not_rtp += 1;
             return;
         };
+        if p.pt == self.events.payload_type() && p.pt != self.pt {
+            self.events.push_rtp(d, arrival_ns);
+            self.take_events();
+        }
         if self.decoding.is_none() && p.pt == self.pt {
             self.decoding = Some(p.ssrc);
         }
@@ -257,6 +269,16 @@ impl Receiver {
         self.drain();
     }
 
+    pub fn set_dtmf_pt(&mut self, pt: u8) {
+        self.events = EventReceiver::new(pt, DEFAULT_TIMEOUT_NS);
+    }
+
+    fn take_events(&mut self) {
+        while let Some(e) = self.events.pop() {
+            self.dtmf.push(e);
+        }
+    }
+
     /// One compound RTCP datagram (from the RTCP port, or split off the
     /// RTP port by RFC 5761).
     pub fn rtcp_datagram(&mut self, d: &[u8], from: Option<SocketAddr>, arrival_ns: u64) {
@@ -275,6 +297,8 @@ impl Receiver {
 
     /// Release everything held and close the WAV file.
     fn finish(&mut self) -> Result<(), Fail> {
+        self.events.flush();
+        self.take_events();
         for i in 0..self.streams.len() {
             self.streams[i].jb.drain(&mut self.released);
             self.drain();
@@ -294,6 +318,13 @@ impl Receiver {
         for (v, s) in streams.iter_mut().zip(&self.streams) {
             if let Some(obj) = v.as_object_mut() {
                 self.link.stream_json(s.ssrc, obj);
+                let events: Vec<Value> = self
+                    .dtmf
+                    .iter()
+                    .filter(|e| e.ssrc == s.ssrc)
+                    .map(|e| dtmf::entry(e, self.media.rate))
+                    .collect();
+                obj.insert("dtmf".into(), Value::Array(events));
             }
         }
         streams.extend(
@@ -305,8 +336,7 @@ impl Receiver {
 }
 
 fn refuse_unbuilt(a: &RecvArgs) -> Result<(), Fail> {
-    let pending: [(&str, bool); 5] = [
-        ("--dtmf-pt", a.dtmf_pt.is_some()),
+    let pending: [(&str, bool); 4] = [
         ("--latch", a.latch),
         ("--tcp", a.tcp),
         ("--stun", a.stun),
@@ -338,6 +368,14 @@ pub fn run(a: RecvArgs) -> Result<(), Fail> {
     };
     let mut rx = Receiver::new(codec, pt, a.out.as_deref())?;
     rx.link.set_mode(rtcp::Mode::from_flags(a.rtcp, a.rtcp_mux));
+    if let Some(dpt) = a.dtmf_pt {
+        if dpt > 127 || dpt == pt {
+            return Err(Fail::usage(format!(
+                "--dtmf-pt {dpt}: expected 0..=127, not the audio's {pt}"
+            )));
+        }
+        rx.set_dtmf_pt(dpt);
+    }
     let stop = util::stop_flag()?;
     let outcome = match (capture, a.listen) {
         (Some(cap), _) => from_capture(cap, a.port, limit, &stop, &mut rx),
@@ -346,6 +384,9 @@ pub fn run(a: RecvArgs) -> Result<(), Fail> {
     };
     // Outputs are written however reception ended.
     let finished = rx.finish();
+    for e in &rx.dtmf {
+        println!("{}", dtmf::line(e, codec.rate()));
+    }
     if let Some(p) = &a.stats {
         util::write_json(p, &rx.stats_json())?;
     }

@@ -18,6 +18,7 @@ use serde_json::json;
 
 use crate::cli::SendArgs;
 use crate::codec::{Audio, Encoder};
+use crate::dtmf;
 use crate::fail::Fail;
 use crate::rtcp::{self, Link};
 use crate::util;
@@ -123,11 +124,7 @@ pub fn sdp_text(codec: Audio, pt: u8, ptime: u32, to: SocketAddr, sess_id: u32) 
 
 /// Options that need library parts not in this build.
 fn refuse_unbuilt(a: &SendArgs) -> Result<(), Fail> {
-    let pending: [(&str, bool); 8] = [
-        ("--dtmf", !a.dtmf.is_empty()),
-        ("--dtmf-pt", a.dtmf_pt.is_some()),
-        ("--dtmf-ms", a.dtmf_ms.is_some()),
-        ("--dtmf-gap", a.dtmf_gap.is_some()),
+    let pending: [(&str, bool); 4] = [
         ("--tcp", a.tcp),
         ("--fps", a.fps.is_some()),
         ("--mtu", a.mtu.is_some()),
@@ -178,6 +175,23 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
             util::check_writable(opt, p)?;
         }
     }
+    let dtmf_pt = a.dtmf_pt.unwrap_or(dtmf::DEFAULT_PT);
+    if dtmf_pt > 127 || dtmf_pt == pt {
+        return Err(Fail::usage(format!(
+            "--dtmf-pt {dtmf_pt}: expected 0..=127, not the audio's {pt}"
+        )));
+    }
+    let mut events = match a.dtmf.is_empty() {
+        true => None,
+        false => Some(dtmf::Schedule::new(
+            &a.dtmf,
+            dtmf_pt,
+            a.dtmf_ms.unwrap_or(dtmf::DEFAULT_MS),
+            a.dtmf_gap.unwrap_or(dtmf::DEFAULT_GAP_MS),
+            rate,
+            a.ptime,
+        )?),
+    };
     let spp = (rate * a.ptime / 1000) as usize;
     let max_pkts = limit.map(|d| (d.as_secs_f64() * 1000.0 / a.ptime as f64).ceil() as u64);
     let mut encoder = Encoder::new(codec, a.bitrate)?;
@@ -268,16 +282,30 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
             if max_pkts.is_some_and(|m| sent >= m) || !source.fill(spp, &mut pcm) {
                 return finish(&progress);
             }
-            if let Err(e) = encoder.encode(&pcm, &mut payload) {
-                if let Ok(mut g) = progress.error.lock() {
-                    *g = Some(e.msg);
-                }
-                return finish(&progress);
-            }
+            let media_ts = synth.next_ts();
             pkt.clear();
-            pkt.extend_from_slice(&synth.next_header(pt as i32));
-            if extra_steps > 0 {
-                synth.skip(extra_steps);
+            // An event packet replaces the audio of its packet time; the
+            // audio clock (and the source) move on all the same.
+            match events.as_mut().and_then(|e| e.tick(sent, media_ts)) {
+                Some(ev) => {
+                    let dpt = events.as_ref().map_or(dtmf::DEFAULT_PT, |e| e.pt());
+                    pkt.extend_from_slice(&synth.next_header_at(dpt as i32, ev.ts, ev.marker));
+                    synth.skip(1 + extra_steps);
+                    payload.clear();
+                    payload.extend_from_slice(&ev.payload.encode());
+                }
+                None => {
+                    if let Err(e) = encoder.encode(&pcm, &mut payload) {
+                        if let Ok(mut g) = progress.error.lock() {
+                            *g = Some(e.msg);
+                        }
+                        return finish(&progress);
+                    }
+                    pkt.extend_from_slice(&synth.next_header(pt as i32));
+                    if extra_steps > 0 {
+                        synth.skip(extra_steps);
+                    }
+                }
             }
             pkt.extend_from_slice(&payload);
             // A full queue drops the packet (counted by the server), as a
@@ -285,8 +313,7 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
             if chan.send(&pkt).is_ok() {
                 progress.queued.fetch_add(1, Ordering::Relaxed);
                 if rtcp_mode != rtcp::Mode::Off {
-                    let ts = u32::from_be_bytes([pkt[4], pkt[5], pkt[6], pkt[7]]);
-                    let _ = rtcp_ev.try_send(RtcpEv::Sent(ts, monotonic_ns(), payload.len()));
+                    let _ = rtcp_ev.try_send(RtcpEv::Sent(media_ts, monotonic_ns(), payload.len()));
                 }
             }
             sent += 1;

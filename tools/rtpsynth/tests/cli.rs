@@ -236,10 +236,6 @@ fn features_not_in_this_build_are_refused() {
     let to = "127.0.0.1:9";
     let l = "127.0.0.1:0";
     let cases: Vec<Vec<&str>> = vec![
-        vec!["send", "--to", to, "--dtmf", "123@1"],
-        vec!["send", "--to", to, "--dtmf-pt", "101"],
-        vec!["send", "--to", to, "--dtmf-ms", "80"],
-        vec!["send", "--to", to, "--dtmf-gap", "40"],
         vec!["send", "--to", to, "--tcp"],
         vec!["send", "--to", to, "--nack"],
         vec!["send", "--to", to, "--fps", "25"],
@@ -250,7 +246,6 @@ fn features_not_in_this_build_are_refused() {
         vec!["recv", "--listen", l, "--tcp"],
         vec!["recv", "--listen", l, "--stun"],
         vec!["recv", "--listen", l, "--nack"],
-        vec!["recv", "--listen", l, "--dtmf-pt", "101"],
         vec!["recv", "--listen", l, "--playout", "adaptive"],
         vec!["recv", "--listen", l, "--playout", "adaptive:20:200"],
         vec!["recv", "--listen", l, "--playout", "fixed:60"],

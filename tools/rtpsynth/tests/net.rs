@@ -129,3 +129,130 @@ fn send_rtcp_takes_an_even_odd_pair_and_reports_to_port_plus_one() {
     assert_eq!(sr_src.unwrap().port(), src.port() + 1);
     assert!(wait_bounded(&mut child, Duration::from_secs(20)).success());
 }
+
+/// `recv` with stdout kept: the child, its address, its stdout.
+fn recv_with_stdout(args: &[&str]) -> (std::process::Child, std::net::SocketAddr) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(bin())
+        .arg("recv")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn recv");
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) => {
+                if let Some(a) = l.strip_prefix("rtpsynth: listening on ") {
+                    return (child, a.trim().parse().unwrap());
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("recv did not start");
+            }
+        }
+    }
+}
+
+#[test]
+fn dtmf_digits_go_through_as_rfc4733_events() {
+    let d = scratch("net-dtmf");
+    let js = d.join("r.json");
+    let (child, addr) = recv_with_stdout(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--dtmf-pt",
+        "100",
+        "--duration",
+        "30",
+        "--stats",
+        js.to_str().unwrap(),
+    ]);
+    let to = addr.to_string();
+    let o = run(&[
+        "send",
+        "--to",
+        &to,
+        "--duration",
+        "1.6",
+        "--dtmf",
+        "159@0.1",
+        "--dtmf",
+        "*#d@1.0",
+        "--dtmf-pt",
+        "100",
+        "--dtmf-ms",
+        "80",
+        "--dtmf-gap",
+        "40",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    std::thread::sleep(Duration::from_millis(300));
+    signal(child.id(), "TERM");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("dtmf ")).collect();
+    assert_eq!(
+        lines,
+        [
+            "dtmf 1 80",
+            "dtmf 5 80",
+            "dtmf 9 80",
+            "dtmf * 80",
+            "dtmf # 80",
+            "dtmf D 80"
+        ]
+    );
+    let s = &read_json(&js)["streams"][0];
+    let ev = s["dtmf"].as_array().unwrap();
+    assert_eq!(ev.len(), 6, "{s}");
+    let ts: Vec<u32> = ev
+        .iter()
+        .map(|e| e["ts"].as_u64().unwrap() as u32)
+        .collect();
+    // 80 ms is 4 packet times, + 2 more copies of the end packet, + 40 ms
+    // (2 packet times) of audio: 8 packet times of 160 units.
+    assert_eq!(ts[1].wrapping_sub(ts[0]), 1280);
+    assert_eq!(ts[2].wrapping_sub(ts[1]), 1280);
+    assert_eq!(ts[4].wrapping_sub(ts[3]), 1280);
+    // The second group starts at 1.0 s: 50 packet times after the start,
+    // the first at 0.1 s (5 packet times).
+    assert_eq!(ts[3].wrapping_sub(ts[0]), 45 * 160);
+    assert_eq!(ev[5]["digit"], "D");
+    assert_eq!(ev[0]["duration_ms"], 80);
+    // Every packet counted, none lost: events share the sequence space.
+    assert_eq!(s["packets"], 80);
+    assert_eq!(s["lost"], 0);
+}
+
+#[test]
+fn dtmf_options_are_checked() {
+    for (args, mentions) in [
+        (vec!["--dtmf", "12"], "DIGITS@SEC"),
+        (vec!["--dtmf", "1x@1"], "DTMF digit"),
+        (vec!["--dtmf", "1@-2"], "seconds"),
+        (vec!["--dtmf", "1@1", "--dtmf-ms", "0"], "--dtmf-ms"),
+        (vec!["--dtmf", "1@1", "--dtmf-pt", "0"], "--dtmf-pt"),
+        (vec!["--dtmf", "1@1", "--dtmf-pt", "128"], "--dtmf-pt"),
+    ] {
+        let mut full = vec!["send", "--to", "127.0.0.1:9", "--duration", "0.1"];
+        full.extend_from_slice(&args);
+        let o = run(&full);
+        let err = stderr_of(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(mentions), "{args:?}: {err}");
+    }
+}
