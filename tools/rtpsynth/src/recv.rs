@@ -336,12 +336,7 @@ impl Receiver {
 }
 
 fn refuse_unbuilt(a: &RecvArgs) -> Result<(), Fail> {
-    let pending: [(&str, bool); 4] = [
-        ("--latch", a.latch),
-        ("--tcp", a.tcp),
-        ("--stun", a.stun),
-        ("--nack", a.nack),
-    ];
+    let pending: [(&str, bool); 2] = [("--tcp", a.tcp), ("--nack", a.nack)];
     if let Some((name, _)) = pending.iter().find(|(_, used)| *used) {
         return Err(Fail::not_yet(name));
     }
@@ -368,6 +363,7 @@ pub fn run(a: RecvArgs) -> Result<(), Fail> {
     };
     let mut rx = Receiver::new(codec, pt, a.out.as_deref())?;
     rx.link.set_mode(rtcp::Mode::from_flags(a.rtcp, a.rtcp_mux));
+    rx.link.set_lock_first(a.latch);
     if let Some(dpt) = a.dtmf_pt {
         if dpt > 127 || dpt == pt {
             return Err(Fail::usage(format!(
@@ -379,7 +375,7 @@ pub fn run(a: RecvArgs) -> Result<(), Fail> {
     let stop = util::stop_flag()?;
     let outcome = match (capture, a.listen) {
         (Some(cap), _) => from_capture(cap, a.port, limit, &stop, &mut rx),
-        (None, Some(addr)) => live(addr, limit, &stop, &mut rx),
+        (None, Some(addr)) => live(addr, a.stun, limit, &stop, &mut rx),
         (None, None) => Err(Fail::usage("give --listen HOST:PORT or --pcap FILE")),
     };
     // Outputs are written however reception ended.
@@ -409,6 +405,7 @@ type Arrival = (Vec<u8>, Option<SocketAddr>, u64, bool);
 /// Live reception: the I/O thread hands datagrams over a bounded queue.
 fn live(
     addr: SocketAddr,
+    stun: bool,
     limit: Option<Duration>,
     stop: &std::sync::atomic::AtomicBool,
     rx: &mut Receiver,
@@ -447,19 +444,21 @@ fn live(
         }
     });
     let mode = rx.link.mode();
-    let ports = rtcp::open(&server, &cfg, mode, Some(on_rtp), on_rtcp)
+    let ports = rtcp::open(&server, &cfg, mode, stun, Some(on_rtp), on_rtcp)
         .map_err(|e| Fail::runtime(format!("cannot listen on {addr}: {e}")))?;
     eprintln!("rtpsynth: listening on {}", ports.rtp.local_socket_addr());
     let start = Instant::now();
     // Where the peer's RTP comes from: our RRs go there (+ 1) until its
-    // RTCP shows where it wants them.
+    // RTCP shows where it wants them. The latest source, or with --latch
+    // the first (RFC 4961).
     let mut rtp_peer: Option<SocketAddr> = None;
     let take = |rx: &mut Receiver, rtp_peer: &mut Option<SocketAddr>, a: Arrival| {
         let (d, from, t, rtcp_port) = a;
         if rtcp_port {
             rx.rtcp_datagram(&d, from, t);
         } else {
-            if rtp_peer.is_none() && parse_rtp(&d).is_some() {
+            let latched = rx.link.locks_first() && rtp_peer.is_some();
+            if !latched && parse_rtp(&d).is_some() {
                 *rtp_peer = from;
             }
             rx.datagram(&d, t);
@@ -482,6 +481,12 @@ fn live(
     // What was already queued when reception ended still counts.
     while let Ok(a) = queue.try_recv() {
         take(rx, &mut rtp_peer, a);
+    }
+    if stun {
+        eprintln!(
+            "rtpsynth: {} STUN Binding Requests answered",
+            ports.rtp.stats().stun_answered
+        );
     }
     if mode != rtcp::Mode::Off {
         let out = ports.rtcp_chan();

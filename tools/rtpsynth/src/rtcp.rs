@@ -47,6 +47,9 @@ pub struct Link {
     mode: Mode,
     /// Where the peer's RTCP came from.
     heard_from: Option<SocketAddr>,
+    /// Keep the first source of the peer's RTCP (`--latch`, RFC 4961)
+    /// instead of following the latest.
+    lock_first: bool,
     clock_rate: u32,
     sends_rtp: bool,
     /// Compound datagrams put on the wire and received.
@@ -96,6 +99,7 @@ impl Link {
             session,
             mode,
             heard_from: None,
+            lock_first: false,
             clock_rate,
             sends_rtp,
             sent: 0,
@@ -106,6 +110,14 @@ impl Link {
 
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    pub fn set_lock_first(&mut self, on: bool) {
+        self.lock_first = on;
+    }
+
+    pub fn locks_first(&self) -> bool {
+        self.lock_first
     }
 
     pub fn set_mode(&mut self, mode: Mode) {
@@ -119,7 +131,9 @@ impl Link {
         self.received += 1;
         let _ = self.session.on_rtcp(d, arrival_ns);
         if let Some(f) = from {
-            self.heard_from = Some(f);
+            if !(self.lock_first && self.heard_from.is_some()) {
+                self.heard_from = Some(f);
+            }
         }
     }
 
@@ -271,22 +285,28 @@ impl Ports {
 /// RTP port's datagrams (None: dropped), `on_rtcp` the RTCP (on port + 1,
 /// or split off the RTP port by RFC 5761 with mux). Port 0 with `Pair`
 /// takes a free even/odd pair.
+/// `stun`: the RTP port answers STUN Binding Requests (RFC 5389).
 pub fn open(
     server: &Server,
     cfg: &ChanConfig,
     mode: Mode,
+    stun: bool,
     on_rtp: Option<PktIn>,
     on_rtcp: PktIn,
 ) -> Result<Ports, rtpsynth::server::Error> {
+    let rtp_opts = || ChanOptions {
+        stun,
+        ..ChanOptions::default()
+    };
     match mode {
         Mode::Off => Ok(Ports {
-            rtp: server.create_channel_with(cfg, ChanOptions::default(), on_rtp)?,
+            rtp: server.create_channel_with(cfg, rtp_opts(), on_rtp)?,
             rtcp: None,
         }),
         Mode::Mux => {
             let opts = ChanOptions {
                 rtcp: Some(on_rtcp),
-                ..ChanOptions::default()
+                ..rtp_opts()
             };
             Ok(Ports {
                 rtp: server.create_channel_with(cfg, opts, on_rtp)?,
@@ -297,7 +317,7 @@ pub fn open(
             let (rtp, rtcp) = server.create_pair(
                 cfg,
                 PAIR_PORTS,
-                (ChanOptions::default(), on_rtp),
+                (rtp_opts(), on_rtp),
                 (ChanOptions::default(), Some(on_rtcp)),
             )?;
             Ok(Ports {
@@ -306,7 +326,7 @@ pub fn open(
             })
         }
         Mode::Pair => {
-            let rtp = server.create_channel_with(cfg, ChanOptions::default(), on_rtp)?;
+            let rtp = server.create_channel_with(cfg, rtp_opts(), on_rtp)?;
             let c2 = ChanConfig {
                 bind_port: cfg
                     .bind_port
@@ -354,6 +374,12 @@ mod tests {
         assert_eq!(m.destination(Some(peer)), Some(peer));
         m.set_mode(Mode::Off);
         assert_eq!(m.destination(Some(peer)), None);
+        // --latch: the first source stays.
+        let mut k = Link::new(Mode::Pair, false, 1, 8000, 0).unwrap();
+        k.set_lock_first(true);
+        k.on_rtcp(&rr_from(2), Some(from), 1);
+        k.on_rtcp(&rr_from(2), Some("127.0.0.1:9999".parse().unwrap()), 2);
+        assert_eq!(k.destination(Some(peer)), Some(from));
     }
 
     #[test]

@@ -225,7 +225,7 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
             let _ = ev.try_send(RtcpEv::Received(d.to_vec(), from.to_socket_addr(), t));
         })
     };
-    let ports = rtcp::open(&server, &cfg, rtcp_mode, None, on_rtcp)
+    let ports = rtcp::open(&server, &cfg, rtcp_mode, false, None, on_rtcp)
         .map_err(|e| Fail::runtime(format!("cannot bind: {e}")))?;
     ports
         .rtp

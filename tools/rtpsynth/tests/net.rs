@@ -256,3 +256,105 @@ fn dtmf_options_are_checked() {
         assert!(err.contains(mentions), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn recv_stun_answers_binding_requests_on_the_listening_port() {
+    let rx = LiveRecv::start(&["--listen", "127.0.0.1:0", "--stun", "--duration", "30"]);
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let me = sock.local_addr().unwrap();
+    let txid: [u8; 12] = *b"rtpsynth-tst";
+    let mut req = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
+    req.extend_from_slice(&txid);
+    sock.send_to(&req, rx.addr).unwrap();
+    let mut mapped = None;
+    let got = recv_until(&sock, Duration::from_secs(10), |d, _| {
+        if d.len() < 20 || d[0..2] != [0x01, 0x01] || d[8..20] != txid {
+            return false;
+        }
+        // XOR-MAPPED-ADDRESS (0x0020), IPv4: port ^ 0x2112, address ^ cookie.
+        let mut i = 20;
+        while i + 4 <= d.len() {
+            let t = u16::from_be_bytes([d[i], d[i + 1]]);
+            let l = u16::from_be_bytes([d[i + 2], d[i + 3]]) as usize;
+            if t == 0x0020 && l == 8 && i + 12 <= d.len() {
+                let port = u16::from_be_bytes([d[i + 6], d[i + 7]]) ^ 0x2112;
+                let ip: Vec<u8> = d[i + 8..i + 12]
+                    .iter()
+                    .zip([0x21, 0x12, 0xa4, 0x42])
+                    .map(|(a, b)| a ^ b)
+                    .collect();
+                mapped = Some(std::net::SocketAddr::from((
+                    [ip[0], ip[1], ip[2], ip[3]],
+                    port,
+                )));
+            }
+            i += 4 + ((l + 3) & !3);
+        }
+        true
+    });
+    assert!(got, "no Binding Success response");
+    assert_eq!(mapped, Some(me));
+    assert_eq!(rx.terminate().code(), Some(0));
+}
+
+#[test]
+fn recv_latch_keeps_replying_to_the_first_source() {
+    // Two senders of RTCP to recv's RTCP port; with --latch its reports go
+    // to the first only.
+    let d = scratch("net-latch");
+    let js = d.join("r.json");
+    let rx = LiveRecv::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--rtcp",
+        "--latch",
+        "--duration",
+        "30",
+        "--stats",
+        js.to_str().unwrap(),
+    ]);
+    let rtcp_port = rx.addr.port() + 1;
+    let first = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let second = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rr = |ssrc: u32| {
+        let mut p = vec![0x80, 201, 0, 1];
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        p
+    };
+    first.send_to(&rr(7), ("127.0.0.1", rtcp_port)).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    second.send_to(&rr(7), ("127.0.0.1", rtcp_port)).unwrap();
+    // RTP, so that recv has something to report on: 20 ms packets for up
+    // to 6 s, until the first socket hears a report. Following the latest
+    // source (no --latch) would send it to the second.
+    let mut seq = 0u16;
+    first
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let end = Instant::now() + Duration::from_secs(6);
+    let mut buf = [0u8; 1500];
+    let mut report = false;
+    while Instant::now() < end && !report {
+        let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7];
+        p[2..4].copy_from_slice(&seq.to_be_bytes());
+        p[4..8].copy_from_slice(&(seq as u32 * 160).to_be_bytes());
+        p.extend_from_slice(&[0xff; 160]);
+        rtp.send_to(&p, rx.addr).unwrap();
+        seq += 1;
+        if let Ok((n, _)) = first.recv_from(&mut buf) {
+            report = n >= 8 && buf[1] == 201;
+        }
+    }
+    assert!(report, "the first RTCP source got no report");
+    second
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    assert!(
+        second.recv_from(&mut buf).is_err(),
+        "the second source got a report"
+    );
+    assert_eq!(rx.terminate().code(), Some(0));
+    let j = read_json(&js);
+    assert_eq!(j["streams"][0]["rtcp_received"], 2, "{j}");
+}
