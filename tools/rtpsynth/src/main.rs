@@ -10,6 +10,7 @@ mod load;
 mod recv;
 mod rtcp;
 mod send;
+mod transport;
 mod util;
 
 use clap::Parser;

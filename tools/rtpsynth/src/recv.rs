@@ -336,7 +336,7 @@ impl Receiver {
 }
 
 fn refuse_unbuilt(a: &RecvArgs) -> Result<(), Fail> {
-    let pending: [(&str, bool); 2] = [("--tcp", a.tcp), ("--nack", a.nack)];
+    let pending: [(&str, bool); 1] = [("--nack", a.nack)];
     if let Some((name, _)) = pending.iter().find(|(_, used)| *used) {
         return Err(Fail::not_yet(name));
     }
@@ -364,6 +364,8 @@ pub fn run(a: RecvArgs) -> Result<(), Fail> {
     let mut rx = Receiver::new(codec, pt, a.out.as_deref())?;
     rx.link.set_mode(rtcp::Mode::from_flags(a.rtcp, a.rtcp_mux));
     rx.link.set_lock_first(a.latch);
+    rx.link.set_target_fixed(a.tcp);
+    crate::transport::check(a.tcp, rx.link.mode(), a.stun)?;
     if let Some(dpt) = a.dtmf_pt {
         if dpt > 127 || dpt == pt {
             return Err(Fail::usage(format!(
@@ -375,7 +377,7 @@ pub fn run(a: RecvArgs) -> Result<(), Fail> {
     let stop = util::stop_flag()?;
     let outcome = match (capture, a.listen) {
         (Some(cap), _) => from_capture(cap, a.port, limit, &stop, &mut rx),
-        (None, Some(addr)) => live(addr, a.stun, limit, &stop, &mut rx),
+        (None, Some(addr)) => live(addr, a.stun, a.tcp, limit, &stop, &mut rx),
         (None, None) => Err(Fail::usage("give --listen HOST:PORT or --pcap FILE")),
     };
     // Outputs are written however reception ended.
@@ -406,6 +408,7 @@ type Arrival = (Vec<u8>, Option<SocketAddr>, u64, bool);
 fn live(
     addr: SocketAddr,
     stun: bool,
+    tcp: bool,
     limit: Option<Duration>,
     stop: &std::sync::atomic::AtomicBool,
     rx: &mut Receiver,
@@ -428,8 +431,10 @@ fn live(
         queue_size: 0,
     };
     let on_rtp: rtpsynth::server::PktIn = Box::new(move |d, from, rtime| {
+        // Over TCP, RTCP shares the connection: split off here.
+        let rtcp_here = tcp && is_rtcp(d);
         if tx
-            .try_send((d.to_vec(), from.to_socket_addr(), rtime, false))
+            .try_send((d.to_vec(), from.to_socket_addr(), rtime, rtcp_here))
             .is_err()
         {
             ovf.fetch_add(1, Ordering::Relaxed);
@@ -444,8 +449,16 @@ fn live(
         }
     });
     let mode = rx.link.mode();
-    let ports = rtcp::open(&server, &cfg, mode, stun, Some(on_rtp), on_rtcp)
-        .map_err(|e| Fail::runtime(format!("cannot listen on {addr}: {e}")))?;
+    let tcp_ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ports = if tcp {
+        crate::transport::listen(&server, &cfg, on_rtp, tcp_ended.clone()).map(|c| {
+            drop(on_rtcp);
+            rtcp::Ports { rtp: c, rtcp: None }
+        })
+    } else {
+        rtcp::open(&server, &cfg, mode, stun, Some(on_rtp), on_rtcp)
+    }
+    .map_err(|e| Fail::runtime(format!("cannot listen on {addr}: {e}")))?;
     eprintln!("rtpsynth: listening on {}", ports.rtp.local_socket_addr());
     let start = Instant::now();
     // Where the peer's RTP comes from: our RRs go there (+ 1) until its
@@ -465,7 +478,10 @@ fn live(
         }
     };
     loop {
-        if stop.load(Ordering::Relaxed) || limit.is_some_and(|l| start.elapsed() >= l) {
+        if stop.load(Ordering::Relaxed)
+            || limit.is_some_and(|l| start.elapsed() >= l)
+            || tcp_ended.load(Ordering::Acquire)
+        {
             break;
         }
         match queue.recv_timeout(Duration::from_millis(20)) {

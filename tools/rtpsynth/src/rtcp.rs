@@ -16,6 +16,8 @@ use serde_json::{json, Map, Value};
 
 use crate::fail::Fail;
 
+pub use rtpsynth::rtcp::packet::is_rtcp;
+
 /// Room for one compound report (RR/SR with up to 31 blocks, SDES, BYE).
 const REPORT_ROOM: usize = 1500;
 /// Where `send` without `--bind` looks for an even/odd pair of ports.
@@ -51,10 +53,12 @@ pub struct Link {
     /// instead of following the latest.
     lock_first: bool,
     clock_rate: u32,
-    sends_rtp: bool,
+    target_fixed: bool,
     /// Compound datagrams put on the wire and received.
     pub sent: u64,
     pub received: u64,
+    /// Octets of the compound datagrams sent.
+    pub sent_octets: u64,
     buf: Vec<u8>,
 }
 
@@ -72,11 +76,12 @@ fn cname(ssrc: u32) -> Vec<u8> {
 }
 
 impl Link {
-    /// `sends_rtp`: the RTP port's target is the RTP peer's, set by the
-    /// caller (with mux our RTCP then follows it).
+    /// `target_fixed`: the RTP port's target is set by the caller (`send`:
+    /// the RTP peer; TCP: the connection's), and with mux our RTCP follows
+    /// it.
     pub fn new(
         mode: Mode,
-        sends_rtp: bool,
+        target_fixed: bool,
         ssrc: u32,
         clock_rate: u32,
         now_ns: u64,
@@ -101,8 +106,9 @@ impl Link {
             heard_from: None,
             lock_first: false,
             clock_rate,
-            sends_rtp,
+            target_fixed,
             sent: 0,
+            sent_octets: 0,
             received: 0,
             buf: vec![0; REPORT_ROOM],
         })
@@ -114,6 +120,10 @@ impl Link {
 
     pub fn set_lock_first(&mut self, on: bool) {
         self.lock_first = on;
+    }
+
+    pub fn set_target_fixed(&mut self, on: bool) {
+        self.target_fixed = on;
     }
 
     pub fn locks_first(&self) -> bool {
@@ -177,13 +187,14 @@ impl Link {
     fn put(&mut self, chan: &Channel, to: SocketAddr, n: usize) -> bool {
         // With rtcp-mux the channel's target is the RTP peer already:
         // moving it would move the RTP too.
-        let shared = self.mode == Mode::Mux && self.sends_rtp;
+        let shared = self.mode == Mode::Mux && self.target_fixed;
         if !shared && chan.set_target_addr(to).is_err() {
             return false;
         }
         let ok = chan.send(&self.buf[..n]).is_ok();
         if ok {
             self.sent += 1;
+            self.sent_octets += n as u64;
         }
         ok
     }

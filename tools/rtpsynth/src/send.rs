@@ -21,6 +21,7 @@ use crate::codec::{Audio, Encoder};
 use crate::dtmf;
 use crate::fail::Fail;
 use crate::rtcp::{self, Link};
+use crate::transport;
 use crate::util;
 
 /// Peak of the test tone: -6 dBFS (half of full scale).
@@ -124,8 +125,7 @@ pub fn sdp_text(codec: Audio, pt: u8, ptime: u32, to: SocketAddr, sess_id: u32) 
 
 /// Options that need library parts not in this build.
 fn refuse_unbuilt(a: &SendArgs) -> Result<(), Fail> {
-    let pending: [(&str, bool); 4] = [
-        ("--tcp", a.tcp),
+    let pending: [(&str, bool); 3] = [
         ("--fps", a.fps.is_some()),
         ("--mtu", a.mtu.is_some()),
         ("--nack", a.nack),
@@ -215,6 +215,7 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
     // quirk), so a given --ssrc is byte-swapped into place.
     let ssrc = a.ssrc.unwrap_or_else(util::random_u32);
     let rtcp_mode = rtcp::Mode::from_flags(a.rtcp, a.rtcp_mux);
+    transport::check(a.tcp, rtcp_mode, false)?;
     // The RTCP session lives on this thread; the pacing task and the I/O
     // thread tell it what they sent and received through a queue.
     let mut link = Link::new(rtcp_mode, true, ssrc, rate, monotonic_ns())?;
@@ -225,16 +226,33 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
             let _ = ev.try_send(RtcpEv::Received(d.to_vec(), from.to_socket_addr(), t));
         })
     };
-    let ports = rtcp::open(&server, &cfg, rtcp_mode, false, None, on_rtcp)
-        .map_err(|e| Fail::runtime(format!("cannot bind: {e}")))?;
-    ports
-        .rtp
-        .set_target(&a.to.ip().to_string(), a.to.port())
-        .map_err(|e| Fail::runtime(format!("--to {}: {e}", a.to)))?;
-    let rtcp::Ports {
-        rtp: chan,
-        rtcp: rtcp_chan,
-    } = ports;
+    let tcp_ended = Arc::new(AtomicBool::new(false));
+    let (chan, rtcp_chan) = if a.tcp {
+        // One connection: RTCP (muxed) is split off by RFC 5761 here.
+        let on_rtcp = on_rtcp;
+        let cb: rtpsynth::server::PktIn = Box::new(move |d, f, t| {
+            if rtcp::is_rtcp(d) {
+                on_rtcp(d, f, t);
+            }
+        });
+        let c = transport::connect(
+            &server,
+            &cfg,
+            a.to,
+            cb,
+            tcp_ended.clone(),
+            Duration::from_secs(5),
+        )?;
+        (c, None)
+    } else {
+        let ports = rtcp::open(&server, &cfg, rtcp_mode, false, None, on_rtcp)
+            .map_err(|e| Fail::runtime(format!("cannot bind: {e}")))?;
+        ports
+            .rtp
+            .set_target(&a.to.ip().to_string(), a.to.port())
+            .map_err(|e| Fail::runtime(format!("--to {}: {e}", a.to)))?;
+        (ports.rtp, ports.rtcp)
+    };
     let chan = Arc::new(chan);
     let mut draws = [
         u32::from_ne_bytes(ssrc.to_be_bytes()),
@@ -328,7 +346,10 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
         .create_channel(Box::new(task))
         .map_err(|e| Fail::runtime(format!("cannot schedule the stream: {e}")))?;
     let rtcp_out = rtcp_chan.as_ref().unwrap_or(&chan);
-    while !progress.done.load(Ordering::Acquire) && !stop.load(Ordering::Relaxed) {
+    while !progress.done.load(Ordering::Acquire)
+        && !stop.load(Ordering::Relaxed)
+        && !tcp_ended.load(Ordering::Acquire)
+    {
         if rtcp_mode != rtcp::Mode::Off {
             take_rtcp_events(&mut link, &rtcp_evs);
             link.poll(rtcp_out, Some(a.to), monotonic_ns());
@@ -338,7 +359,16 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
     let _ = pchan.close();
     sched.shutdown();
     // Let the I/O thread put the queued packets on the wire.
-    let queued = progress.queued.load(Ordering::Relaxed);
+    // With mux (or TCP) our RTCP shares the RTP channel and its counters.
+    let shared = rtcp_chan.is_none();
+    let rtcp_on_chan = |l: &Link| {
+        if shared {
+            (l.sent, l.sent_octets)
+        } else {
+            (0, 0)
+        }
+    };
+    let queued = progress.queued.load(Ordering::Relaxed) + rtcp_on_chan(&link).0;
     let drain_until = Instant::now() + Duration::from_secs(2);
     while {
         let st = chan.stats();
@@ -351,7 +381,10 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
         link.bye(rtcp_out, Some(a.to), monotonic_ns());
         let _ = rtcp_out.drain(Duration::from_secs(1));
     }
-    let st = chan.stats();
+    let mut st = chan.stats();
+    let (rtcp_pkts, rtcp_octets) = rtcp_on_chan(&link);
+    st.tx_pkts = st.tx_pkts.saturating_sub(rtcp_pkts);
+    st.tx_bytes = st.tx_bytes.saturating_sub(rtcp_octets);
     let elapsed = start.elapsed().as_secs_f64();
     server.shutdown();
     let octets = st.tx_bytes.saturating_sub(st.tx_pkts * synth_header_len());

@@ -236,13 +236,11 @@ fn features_not_in_this_build_are_refused() {
     let to = "127.0.0.1:9";
     let l = "127.0.0.1:0";
     let cases: Vec<Vec<&str>> = vec![
-        vec!["send", "--to", to, "--tcp"],
         vec!["send", "--to", to, "--nack"],
         vec!["send", "--to", to, "--fps", "25"],
         vec!["send", "--to", to, "--mtu", "1000"],
         vec!["send", "--to", to, "--codec", "h264"],
         vec!["send", "--to", to, "--codec", "vp9"],
-        vec!["recv", "--listen", l, "--tcp"],
         vec!["recv", "--listen", l, "--nack"],
         vec!["recv", "--listen", l, "--playout", "adaptive"],
         vec!["recv", "--listen", l, "--playout", "adaptive:20:200"],

@@ -358,3 +358,70 @@ fn recv_latch_keeps_replying_to_the_first_source() {
     let j = read_json(&js);
     assert_eq!(j["streams"][0]["rtcp_received"], 2, "{j}");
 }
+
+#[test]
+fn tcp_rfc4571_with_muxed_rtcp_and_recv_ends_when_the_peer_closes() {
+    let d = scratch("net-tcp");
+    let rs = d.join("r.json");
+    let ss = d.join("s.json");
+    let wav = d.join("r.wav");
+    let rx = LiveRecv::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--tcp",
+        "--rtcp-mux",
+        "--duration",
+        "30",
+        "--out",
+        wav.to_str().unwrap(),
+        "--stats",
+        rs.to_str().unwrap(),
+    ]);
+    let to = rx.addr.to_string();
+    let o = run(&[
+        "send",
+        "--to",
+        &to,
+        "--tcp",
+        "--rtcp-mux",
+        "--tone",
+        "1000",
+        "--duration",
+        "1",
+        "--stats",
+        ss.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    // No signal: recv ends by itself when send closes the connection.
+    assert_eq!(rx.wait(Duration::from_secs(15)).code(), Some(0));
+    let (_, _, got) = read_wav(&wav);
+    assert!(got == g711_round_trip(&tone(1000.0, 8000, 8000), false));
+    let r = &read_json(&rs)["streams"][0];
+    let s = &read_json(&ss)["streams"][0];
+    assert_eq!(r["packets"], 50);
+    assert_eq!(r["lost"], 0);
+    assert_eq!(s["packets"], 50, "{s}");
+    assert_eq!(s["octets"], 8000, "{s}");
+    // send's last SR (with BYE) came over the connection.
+    assert!(r["rtcp_received"].as_u64().unwrap() >= 1, "{r}");
+}
+
+#[test]
+fn tcp_refuses_what_it_cannot_carry() {
+    let o = run(&["send", "--to", "127.0.0.1:9", "--tcp", "--rtcp"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr_of(&o));
+    assert!(stderr_of(&o).contains("--rtcp-mux"));
+    let o = run(&["recv", "--listen", "127.0.0.1:0", "--tcp", "--stun"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr_of(&o));
+    // Nobody listening: a runtime failure.
+    let port = free_port().to_string();
+    let o = run(&[
+        "send",
+        "--to",
+        &format!("127.0.0.1:{port}"),
+        "--tcp",
+        "--duration",
+        "0.2",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr_of(&o));
+}
