@@ -4,11 +4,14 @@
 mod capture;
 mod cli;
 mod codec;
+mod dtmf;
 mod fail;
 mod load;
 mod playout;
 mod recv;
+mod rtcp;
 mod send;
+mod transport;
 mod util;
 mod video;
 

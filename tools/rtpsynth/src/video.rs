@@ -127,8 +127,25 @@ pub fn read_frames(c: Codec, path: &Path) -> Result<Vec<Vec<u8>>, Fail> {
     Ok(frames)
 }
 
+/// Options the tool wires for audio streams only so far.
+fn refuse_audio_only(used: &[(&str, bool)]) -> Result<(), Fail> {
+    match used.iter().find(|(_, on)| *on) {
+        Some((name, _)) => Err(Fail::not_yet(&format!("{name} with a video codec"))),
+        None => Ok(()),
+    }
+}
+
 /// `send --codec h264|vp8|vp9`.
 pub fn send(a: SendArgs, c: Codec) -> Result<(), Fail> {
+    refuse_audio_only(&[
+        ("--rtcp", a.rtcp),
+        ("--rtcp-mux", a.rtcp_mux),
+        ("--tcp", a.tcp),
+        ("--dtmf", !a.dtmf.is_empty()),
+        ("--dtmf-pt", a.dtmf_pt.is_some()),
+        ("--dtmf-ms", a.dtmf_ms.is_some()),
+        ("--dtmf-gap", a.dtmf_gap.is_some()),
+    ])?;
     if a.tone.is_some() {
         return Err(Fail::usage(
             "--tone is for audio codecs; video takes --input FILE",
@@ -473,6 +490,12 @@ impl VideoRx {
 }
 
 impl Datagrams for VideoRx {
+    fn rtcp_datagram(&mut self, _d: &[u8], _from: Option<std::net::SocketAddr>, _at: u64) {
+        self.rtcp += 1;
+    }
+    fn link(&mut self) -> Option<&mut crate::rtcp::Link> {
+        None
+    }
     fn datagram(&mut self, d: &[u8], arrival_ns: u64) {
         if recv::is_rtcp(d) {
             self.rtcp += 1;
@@ -509,6 +532,14 @@ impl Datagrams for VideoRx {
 
 /// `recv --codec h264|vp8|vp9`.
 pub fn recv(a: RecvArgs, c: Codec) -> Result<(), Fail> {
+    refuse_audio_only(&[
+        ("--rtcp", a.rtcp),
+        ("--rtcp-mux", a.rtcp_mux),
+        ("--latch", a.latch),
+        ("--tcp", a.tcp),
+        ("--stun", a.stun),
+        ("--dtmf-pt", a.dtmf_pt.is_some()),
+    ])?;
     if parse_playout(&a.playout).map_err(Fail::usage)? != Playout::Off {
         return Err(Fail::usage("--playout is for audio codecs"));
     }
