@@ -33,7 +33,8 @@ pub enum Command {
         after_help = "Examples:\n  \
         rtpsynth send --to 127.0.0.1:5004 --tone 1000 --duration 5\n  \
         rtpsynth send --to [::1]:5004 --codec opus --input speech.wav --sdp stream.sdp\n  \
-        rtpsynth send --to 192.0.2.7:4000 --bind 0.0.0.0:4000 --codec pcma --ptime 30 --stats tx.json\n\n\
+        rtpsynth send --to 192.0.2.7:4000 --bind 0.0.0.0:4000 --codec pcma --ptime 30 --stats tx.json\n  \
+        rtpsynth send --to 127.0.0.1:5006 --codec vp8 --input clip.ivf --fps 25 --sdp video.sdp\n\n\
         With --sdp, receive the stream with:\n  \
         ffmpeg -protocol_whitelist file,udp,rtp -i stream.sdp out.wav"
     )]
@@ -81,7 +82,7 @@ pub struct SendArgs {
     /// Codec
     #[arg(long, value_enum, default_value = "pcmu")]
     pub codec: CodecName,
-    /// RTP payload type (default: the codec's: 0 pcmu, 8 pcma, 96 l16, 111 opus)
+    /// RTP payload type (default: the codec's: 0 pcmu, 8 pcma, 96 l16, 111 opus, 96 h264, 97 vp8, 98 vp9)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=127))]
     pub pt: Option<u8>,
     /// Packet time in milliseconds
@@ -90,7 +91,7 @@ pub struct SendArgs {
     /// Send a sine of HZ at -6 dBFS (the default, at 1000 Hz, without --input)
     #[arg(long, value_name = "HZ", conflicts_with = "input")]
     pub tone: Option<f64>,
-    /// Send this WAV file (resampled to the codec's rate, mixed to mono)
+    /// Send this WAV file (resampled to the codec's rate, mixed to mono), or for video an H.264 Annex B / VP8 or VP9 IVF file
     #[arg(long, value_name = "FILE")]
     pub input: Option<PathBuf>,
     /// Stop after SEC seconds (default: the input's length; a tone runs until Ctrl-C)
@@ -161,7 +162,7 @@ pub struct RecvArgs {
     /// Payload type of telephone events
     #[arg(long, value_name = "N")]
     pub dtmf_pt: Option<u8>,
-    /// Write the decoded audio as a 16-bit mono WAV file
+    /// Write the decoded audio as a 16-bit mono WAV file (video: Annex B for h264, IVF for vp8/vp9)
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Stop after SEC seconds (live)

@@ -7,11 +7,13 @@ mod codec;
 mod dtmf;
 mod fail;
 mod load;
+mod playout;
 mod recv;
 mod rtcp;
 mod send;
 mod transport;
 mod util;
+mod video;
 
 use clap::Parser;
 

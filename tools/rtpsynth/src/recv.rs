@@ -2,9 +2,11 @@
 //! or from a capture, through the library's jitter buffer, decoded to a WAV
 //! file, with per-SSRC statistics.
 //!
-//! Playout is `off` in this build: the WAV holds the decoded media in RTP
-//! timestamp order from the first packet to the last, one sample per sample
-//! of media time, gaps concealed (Opus PLC; silence for G.711 and L16).
+//! With `--playout off` the WAV holds the decoded media in RTP timestamp
+//! order from the first packet to the last, one sample per sample of media
+//! time, gaps concealed (Opus PLC; silence for G.711 and L16). With
+//! `adaptive` or `fixed` the decoded stream goes through the library's
+//! playout buffer instead (playout.rs) and the WAV is what it plays.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -24,12 +26,14 @@ use rtpsynth::server::{ChanConfig, Family, Server};
 use serde_json::{json, Value};
 
 use crate::capture::{Capture, Cut, Datagram};
-use crate::cli::{parse_playout, Playout, RecvArgs};
+use crate::cli::{parse_playout, RecvArgs};
 use crate::codec::{Audio, Decoder};
 use crate::dtmf;
 use crate::fail::Fail;
+use crate::playout::{self, Player};
 use crate::rtcp::{self, Link};
 use crate::util;
+use crate::video;
 
 /// Jitter buffer depth in packets: how much reordering is repaired.
 const JB_PACKETS: u32 = 64;
@@ -145,15 +149,43 @@ impl Media {
     }
 
     fn write(&mut self) {
-        self.samples += self.pcm.len() as u64;
+        let pcm = std::mem::take(&mut self.pcm);
+        self.write_samples(&pcm);
+        self.pcm = pcm;
+    }
+
+    fn write_samples(&mut self, pcm: &[i16]) {
+        self.samples += pcm.len() as u64;
         if let Some(w) = &mut self.wav {
-            for &s in &self.pcm {
+            for &s in pcm {
                 if let Err(e) = w.write_sample(s) {
                     self.io_error.get_or_insert(e.to_string());
                     break;
                 }
             }
         }
+    }
+}
+
+/// What reception feeds: each datagram of the stream's port with its
+/// arrival time (audio here, video in video.rs).
+pub trait Datagrams {
+    fn datagram(&mut self, d: &[u8], arrival_ns: u64);
+    /// A datagram of the RTCP port (or split off as RTCP on a shared one).
+    fn rtcp_datagram(&mut self, d: &[u8], from: Option<SocketAddr>, arrival_ns: u64);
+    /// The RTCP session, for receivers that run one (audio).
+    fn link(&mut self) -> Option<&mut Link>;
+}
+
+impl Datagrams for Receiver {
+    fn datagram(&mut self, d: &[u8], arrival_ns: u64) {
+        Receiver::datagram(self, d, arrival_ns)
+    }
+    fn rtcp_datagram(&mut self, d: &[u8], from: Option<SocketAddr>, arrival_ns: u64) {
+        Receiver::rtcp_datagram(self, d, from, arrival_ns)
+    }
+    fn link(&mut self) -> Option<&mut Link> {
+        Some(&mut self.link)
     }
 }
 
@@ -165,6 +197,8 @@ pub struct Receiver {
     /// The SSRC whose packets of `pt` are decoded: the first one seen.
     decoding: Option<u32>,
     media: Media,
+    /// The playout buffer of the decoded stream (`--playout` not off).
+    player: Option<Player>,
     released: Released,
     pub not_rtp: u64,
     pub rtcp: u64,
@@ -176,7 +210,12 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    fn new(codec: Audio, pt: u8, out: Option<&Path>) -> Result<Receiver, Fail> {
+    fn new(
+        codec: Audio,
+        pt: u8,
+        out: Option<&Path>,
+        player: Option<Player>,
+    ) -> Result<Receiver, Fail> {
         let wav = match out {
             Some(p) => Some(
                 hound::WavWriter::create(
@@ -207,6 +246,7 @@ impl Receiver {
                 concealed: 0,
                 io_error: None,
             },
+            player,
             released: Released::default(),
             not_rtp: 0,
             rtcp: 0,
@@ -263,7 +303,11 @@ impl Receiver {
         self.link
             .session
             .on_received(p.ssrc, p.seq, p.ts, arrival_ns, payload.len());
-        let item = decode.then(|| payload.to_vec());
+        if let (true, Some(pl)) = (decode, &mut self.player) {
+            let media = &mut self.media;
+            pl.packet(d, arrival_ns, &mut |f| media.write_samples(f));
+        }
+        let item = (decode && self.player.is_none()).then(|| payload.to_vec());
         // Parsed already: cannot fail again.
         let _ = s.jb.udp_in(d, || Some(item), |_, _| {}, &mut self.released);
         self.drain();
@@ -303,6 +347,10 @@ impl Receiver {
             self.streams[i].jb.drain(&mut self.released);
             self.drain();
         }
+        if let Some(pl) = &mut self.player {
+            let media = &mut self.media;
+            pl.finish(&mut |f| media.write_samples(f));
+        }
         if let Some(w) = self.media.wav.take() {
             w.finalize()
                 .map_err(|e| Fail::runtime(format!("cannot write the WAV file: {e}")))?;
@@ -325,6 +373,9 @@ impl Receiver {
                     .map(|e| dtmf::entry(e, self.media.rate))
                     .collect();
                 obj.insert("dtmf".into(), Value::Array(events));
+                if let (Some(pl), true) = (&self.player, self.decoding == Some(s.ssrc)) {
+                    obj.insert("playout".into(), pl.json());
+                }
             }
         }
         streams.extend(
@@ -337,17 +388,17 @@ impl Receiver {
 
 fn refuse_unbuilt(a: &RecvArgs) -> Result<(), Fail> {
     let pending: [(&str, bool); 1] = [("--nack", a.nack)];
-    if let Some((name, _)) = pending.iter().find(|(_, used)| *used) {
-        return Err(Fail::not_yet(name));
-    }
-    match parse_playout(&a.playout).map_err(Fail::usage)? {
-        Playout::Off => Ok(()),
-        _ => Err(Fail::not_yet(&format!("--playout {}", a.playout))),
+    match pending.iter().find(|(_, used)| *used) {
+        Some((name, _)) => Err(Fail::not_yet(name)),
+        None => Ok(()),
     }
 }
 
 pub fn run(a: RecvArgs) -> Result<(), Fail> {
     refuse_unbuilt(&a)?;
+    if let Some(c) = video::codec_of(a.codec) {
+        return video::recv(a, c);
+    }
     let codec = Audio::from_cli(a.codec)?;
     let pt = a.pt.unwrap_or(codec.default_pt());
     let limit = a
@@ -357,11 +408,12 @@ pub fn run(a: RecvArgs) -> Result<(), Fail> {
     if let Some(p) = &a.stats {
         util::check_writable("--stats", p)?;
     }
-    let capture = match &a.pcap {
-        Some(p) => Some(Capture::open(p)?),
+    let capture = open_capture(&a)?;
+    let player = match playout::mode(parse_playout(&a.playout).map_err(Fail::usage)?) {
+        Some(m) => Some(Player::new(codec, pt, m)?),
         None => None,
     };
-    let mut rx = Receiver::new(codec, pt, a.out.as_deref())?;
+    let mut rx = Receiver::new(codec, pt, a.out.as_deref(), player)?;
     rx.link.set_mode(rtcp::Mode::from_flags(a.rtcp, a.rtcp_mux));
     rx.link.set_lock_first(a.latch);
     rx.link.set_target_fixed(a.tcp);
@@ -374,12 +426,7 @@ pub fn run(a: RecvArgs) -> Result<(), Fail> {
         }
         rx.set_dtmf_pt(dpt);
     }
-    let stop = util::stop_flag()?;
-    let outcome = match (capture, a.listen) {
-        (Some(cap), _) => from_capture(cap, a.port, limit, &stop, &mut rx),
-        (None, Some(addr)) => live(addr, a.stun, a.tcp, limit, &stop, &mut rx),
-        (None, None) => Err(Fail::usage("give --listen HOST:PORT or --pcap FILE")),
-    };
+    let outcome = receive(capture, &a, limit, &mut rx);
     // Outputs are written however reception ended.
     let finished = rx.finish();
     for e in &rx.dtmf {
@@ -400,6 +447,26 @@ pub fn run(a: RecvArgs) -> Result<(), Fail> {
     finished
 }
 
+pub fn open_capture(a: &RecvArgs) -> Result<Option<Capture>, Fail> {
+    a.pcap.as_deref().map(Capture::open).transpose()
+}
+
+/// Reception into `rx`, live or from the capture, until it ends; the
+/// caller writes the outputs whatever this returns.
+pub fn receive(
+    capture: Option<Capture>,
+    a: &RecvArgs,
+    limit: Option<Duration>,
+    rx: &mut impl Datagrams,
+) -> Result<(), Fail> {
+    let stop = util::stop_flag()?;
+    match (capture, a.listen) {
+        (Some(cap), _) => from_capture(cap, a.port, limit, &stop, rx),
+        (None, Some(addr)) => live(addr, a.stun, a.tcp, limit, &stop, rx),
+        (None, None) => Err(Fail::usage("give --listen HOST:PORT or --pcap FILE")),
+    }
+}
+
 /// A datagram from the I/O thread: bytes, source, arrival time, and
 /// whether it came on the RTCP port (or was split off as RTCP by mux).
 type Arrival = (Vec<u8>, Option<SocketAddr>, u64, bool);
@@ -411,7 +478,7 @@ fn live(
     tcp: bool,
     limit: Option<Duration>,
     stop: &std::sync::atomic::AtomicBool,
-    rx: &mut Receiver,
+    rx: &mut impl Datagrams,
 ) -> Result<(), Fail> {
     let server =
         Server::new(0).map_err(|e| Fail::runtime(format!("cannot start the I/O thread: {e}")))?;
@@ -448,7 +515,7 @@ fn live(
             rtcp_ovf.fetch_add(1, Ordering::Relaxed);
         }
     });
-    let mode = rx.link.mode();
+    let mode = rx.link().map_or(rtcp::Mode::Off, |l| l.mode());
     let tcp_ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let ports = if tcp {
         crate::transport::listen(&server, &cfg, on_rtp, tcp_ended.clone()).map(|c| {
@@ -465,18 +532,6 @@ fn live(
     // RTCP shows where it wants them. The latest source, or with --latch
     // the first (RFC 4961).
     let mut rtp_peer: Option<SocketAddr> = None;
-    let take = |rx: &mut Receiver, rtp_peer: &mut Option<SocketAddr>, a: Arrival| {
-        let (d, from, t, rtcp_port) = a;
-        if rtcp_port {
-            rx.rtcp_datagram(&d, from, t);
-        } else {
-            let latched = rx.link.locks_first() && rtp_peer.is_some();
-            if !latched && parse_rtp(&d).is_some() {
-                *rtp_peer = from;
-            }
-            rx.datagram(&d, t);
-        }
-    };
     loop {
         if stop.load(Ordering::Relaxed)
             || limit.is_some_and(|l| start.elapsed() >= l)
@@ -489,9 +544,8 @@ fn live(
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        if mode != rtcp::Mode::Off {
-            rx.link
-                .poll(ports.rtcp_chan(), rtp_peer, rtpsynth::clock::monotonic_ns());
+        if let (true, Some(link)) = (mode != rtcp::Mode::Off, rx.link()) {
+            link.poll(ports.rtcp_chan(), rtp_peer, rtpsynth::clock::monotonic_ns());
         }
     }
     // What was already queued when reception ended still counts.
@@ -504,9 +558,9 @@ fn live(
             ports.rtp.stats().stun_answered
         );
     }
-    if mode != rtcp::Mode::Off {
+    if let (true, Some(link)) = (mode != rtcp::Mode::Off, rx.link()) {
         let out = ports.rtcp_chan();
-        if rx.link.bye(out, rtp_peer, rtpsynth::clock::monotonic_ns()) {
+        if link.bye(out, rtp_peer, rtpsynth::clock::monotonic_ns()) {
             let _ = out.drain(Duration::from_millis(500));
         }
     }
@@ -520,6 +574,21 @@ fn live(
         eprintln!("rtpsynth: {lost} datagrams dropped: the decoder fell behind");
     }
     Ok(())
+}
+
+/// One arrival from the I/O thread into `rx`, noting where the peer's RTP
+/// comes from (the latest source, or with --latch the first: RFC 4961).
+fn take(rx: &mut impl Datagrams, rtp_peer: &mut Option<SocketAddr>, a: Arrival) {
+    let (d, from, t, rtcp_port) = a;
+    if rtcp_port {
+        rx.rtcp_datagram(&d, from, t);
+    } else {
+        let latched = rx.link().is_some_and(|l| l.locks_first()) && rtp_peer.is_some();
+        if !latched && parse_rtp(&d).is_some() {
+            *rtp_peer = from;
+        }
+        rx.datagram(&d, t);
+    }
 }
 
 /// Picks the stream's flow out of a capture: packets to `--port`, or the
@@ -636,7 +705,7 @@ fn from_capture(
     port: Option<u16>,
     limit: Option<Duration>,
     stop: &std::sync::atomic::AtomicBool,
-    rx: &mut Receiver,
+    rx: &mut impl Datagrams,
 ) -> Result<(), Fail> {
     let mut picker = FlowPicker {
         port,
@@ -719,7 +788,7 @@ mod tests {
 
     #[test]
     fn gaps_reordering_and_counters() {
-        let mut rx = Receiver::new(Audio::L16, 96, None).unwrap();
+        let mut rx = Receiver::new(Audio::L16, 96, None, None).unwrap();
         let pay = |v: i16| -> Vec<u8> {
             std::iter::repeat(v.to_be_bytes())
                 .take(80)
@@ -756,7 +825,7 @@ mod tests {
 
     #[test]
     fn lost_counts_the_missing() {
-        let mut rx = Receiver::new(Audio::Pcmu, 0, None).unwrap();
+        let mut rx = Receiver::new(Audio::Pcmu, 0, None, None).unwrap();
         for seq in [100u16, 101, 104, 105] {
             rx.datagram(&rtp(seq, seq as u32 * 160, 1, 0, &[0xff; 160]), 0);
         }

@@ -23,6 +23,7 @@ use crate::fail::Fail;
 use crate::rtcp::{self, Link};
 use crate::transport;
 use crate::util;
+use crate::video;
 
 /// Peak of the test tone: -6 dBFS (half of full scale).
 pub const TONE_PEAK: f64 = 32767.0 * 0.5;
@@ -125,11 +126,7 @@ pub fn sdp_text(codec: Audio, pt: u8, ptime: u32, to: SocketAddr, sess_id: u32) 
 
 /// Options that need library parts not in this build.
 fn refuse_unbuilt(a: &SendArgs) -> Result<(), Fail> {
-    let pending: [(&str, bool); 3] = [
-        ("--fps", a.fps.is_some()),
-        ("--mtu", a.mtu.is_some()),
-        ("--nack", a.nack),
-    ];
+    let pending: [(&str, bool); 1] = [("--nack", a.nack)];
     match pending.iter().find(|(_, used)| *used) {
         Some((name, _)) => Err(Fail::not_yet(name)),
         None => Ok(()),
@@ -146,6 +143,12 @@ struct Progress {
 
 pub fn run(a: SendArgs) -> Result<(), Fail> {
     refuse_unbuilt(&a)?;
+    if let Some(c) = video::codec_of(a.codec) {
+        return video::send(a, c);
+    }
+    if a.fps.is_some() || a.mtu.is_some() {
+        return Err(Fail::usage("--fps and --mtu are for video codecs"));
+    }
     let codec = Audio::from_cli(a.codec)?;
     codec.check_ptime(a.ptime)?;
     let pt = a.pt.unwrap_or(codec.default_pt());
