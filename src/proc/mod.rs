@@ -493,9 +493,79 @@ fn serve(inner: &Inner, g: &mut MutexGuard<'_, State>, batch: VecDeque<Request>)
     }
 }
 
+/// At most this many consecutive calls share one clock reading (bounds how
+/// stale `now` can get behind slow callbacks of the same batch).
+pub const BATCH_CALLS: u32 = 32;
+
+/// The worker's CPU budget, in thousandths of a core: above it, the
+/// coalescing window widens (see `Window`).
+pub const CPU_BUDGET_PERMILLE: u64 = 120;
+/// How far the window may widen, as a multiple of `min_wake_ns`.
+pub const MAX_WINDOW_FACTOR: u64 = 3;
+/// How often the worker checks its CPU use.
+const ADAPT_PERIOD_NS: u64 = 100_000_000;
+
+/// The coalescing window: the minimum time between two timed wake-ups.
+/// It starts at `min_wake_ns`; while the worker uses more than its CPU
+/// budget (dense deadlines: every wake-up costs several microseconds, see
+/// the module comment) it widens step by step up to `MAX_WINDOW_FACTOR`
+/// times that, and narrows back when the load goes. A worker that stays a
+/// light sleeper keeps its wake-up latency when other processes compete
+/// for the CPU, which is worth more than the window's extra lateness.
+struct Window {
+    min: u64,
+    cur: u64,
+    since_wall: u64,
+    since_cpu: u64,
+}
+
+impl Window {
+    fn new(min_wake_ns: u64) -> Window {
+        let min = min_wake_ns.min(MAX_MIN_WAKE_NS);
+        Window {
+            min,
+            cur: min,
+            since_wall: monotonic_ns(),
+            since_cpu: sys::thread_cpu_ns(),
+        }
+    }
+
+    fn max(&self) -> u64 {
+        self.min.saturating_mul(MAX_WINDOW_FACTOR)
+    }
+
+    /// Called after each timed wake-up with the wake-up time.
+    fn adapt(&mut self, now: u64) {
+        let wall = now.saturating_sub(self.since_wall);
+        if self.min == 0 || wall < ADAPT_PERIOD_NS {
+            return;
+        }
+        self.update(now, sys::thread_cpu_ns());
+    }
+
+    /// One adaptation step from the wall and CPU clocks' readings.
+    fn update(&mut self, now: u64, cpu_now: u64) {
+        let wall = now.saturating_sub(self.since_wall).max(1);
+        let used = cpu_now.saturating_sub(self.since_cpu).saturating_mul(1000) / wall;
+        if used > CPU_BUDGET_PERMILLE {
+            self.cur = (self.cur + self.cur / 4).min(self.max());
+        } else if used < CPU_BUDGET_PERMILLE / 2 {
+            self.cur = (self.cur - self.cur / 5).max(self.min);
+        }
+        self.since_wall = now;
+        self.since_cpu = cpu_now;
+    }
+}
+
 fn worker_loop(inner: &Inner) {
     let mut g = inner.state.lock();
     let mut woke_at = 0u64;
+    let mut window = Window::new(inner.config.min_wake_ns);
+    // One clock reading serves the calls due at it: a wake-up reads the
+    // clock once, runs everything due by then (in deadline order) and reads
+    // it again only to look for more before sleeping.
+    let mut batch_now: Option<u64> = None;
+    let mut batch_left = 0u32;
     loop {
         if inner.shutdown.load(Ordering::SeqCst) {
             return;
@@ -514,20 +584,34 @@ fn worker_loop(inner: &Inner) {
                 let batch = std::mem::take(&mut q.queue);
                 drop(q);
                 serve(inner, &mut g, batch);
+                batch_now = None;
                 continue;
             }
         }
         let next = g.peek_live();
-        let now = monotonic_ns();
+        let now = match batch_now {
+            Some(t) if batch_left > 0 => t,
+            _ => {
+                batch_left = BATCH_CALLS;
+                monotonic_ns()
+            }
+        };
         match next {
             Some(e) if e.key <= now => {
+                batch_now = Some(now);
+                batch_left -= 1;
                 g.heap.pop();
                 let s = &mut g.slots[e.slot as usize];
                 s.sched_seq = 0;
                 s.phase = Phase::Idle;
                 let deadline = s.deadline;
-                // `now` was read after the entry became due: no second read.
+                // `now` was read after the entry became due.
                 run_call(inner, &mut g, e.slot, deadline, Some(now));
+            }
+            _ if batch_now.is_some() => {
+                // Nothing more due by the batch's reading: read the clock
+                // again before deciding to sleep.
+                batch_now = None;
             }
             next => {
                 let token = inner.wake.prepare();
@@ -537,14 +621,16 @@ fn worker_loop(inner: &Inner) {
                     inner.wake.cancel();
                     continue;
                 }
-                // At most one timed wake-up per `min_wake_ns`: deadlines
-                // closer together than that are served in one batch.
-                let min_wake = inner.config.min_wake_ns.min(MAX_MIN_WAKE_NS);
-                let until = next.map(|e| e.key.max(woke_at.saturating_add(min_wake)));
+                // At most one timed wake-up per window: deadlines closer
+                // together than that are served in one batch.
+                let until = next.map(|e| e.key.max(woke_at.saturating_add(window.cur)));
                 MutexGuard::unlocked(&mut g, || {
                     inner.wake.sleep_until(token, until);
                     woke_at = monotonic_ns();
                 });
+                window.adapt(woke_at);
+                batch_now = Some(woke_at);
+                batch_left = BATCH_CALLS;
             }
         }
     }

@@ -534,3 +534,87 @@ fn errors_describe_themselves() {
     );
     assert_eq!(TaskError::Panicked.to_string(), "task panicked");
 }
+
+/// Dense deadlines are served in batches that share one clock reading: no
+/// call runs before its deadline, the readings never go backwards across
+/// calls, deadlines run in global order and each channel's in its own
+/// order, and no more than `BATCH_CALLS` consecutive calls share a reading.
+#[test]
+fn batched_calls_share_a_reading_but_never_run_early_or_reorder() {
+    const N: usize = 64;
+    const CALLS: usize = 20;
+    let p = Proc::new().unwrap();
+    let glog: Arc<Mutex<Vec<(usize, u64, u64)>>> = Arc::default();
+    let t0 = monotonic_ns() + 50 * MS;
+    let mut chans = Vec::new();
+    for i in 0..N {
+        let glog = glog.clone();
+        let mut n = 0usize;
+        // 64 channels, deadlines 1 us apart: a whole period fits one wake-up.
+        let start = t0 + i as u64 * 1_000;
+        chans.push(
+            p.create_channel(Box::new(move |now: u64, deadline: u64| {
+                if deadline == 0 {
+                    return Ok(start);
+                }
+                glog.lock().push((i, now, deadline));
+                n += 1;
+                Ok(if n >= CALLS { 0 } else { deadline + 2 * MS })
+            }))
+            .unwrap(),
+        );
+    }
+    assert!(wait_for(|| glog.lock().len() >= N * CALLS, 20_000));
+    for c in chans {
+        assert_eq!(c.close(), Ok(()));
+    }
+    let l = glog.lock().clone();
+    assert_eq!(l.len(), N * CALLS);
+    let mut last_dl = vec![0u64; N];
+    let mut shared = 1u32;
+    for (k, &(ch, now, dl)) in l.iter().enumerate() {
+        assert!(now >= dl, "call ran before its deadline");
+        assert!(dl > last_dl[ch], "a channel's calls were reordered");
+        last_dl[ch] = dl;
+        if k > 0 {
+            let (_, pnow, pdl) = l[k - 1];
+            assert!(now >= pnow, "clock readings went backwards");
+            assert!(dl >= pdl, "deadlines out of global order");
+            shared = if now == pnow { shared + 1 } else { 1 };
+            assert!(shared <= BATCH_CALLS, "a reading shared by too many calls");
+        }
+    }
+}
+
+#[test]
+fn window_widens_over_cpu_budget_and_narrows_back() {
+    let mut w = Window::new(50_000);
+    let (mut wall, mut cpu) = (w.since_wall, w.since_cpu);
+    // 30 % of a core: widens step by step up to the cap
+    for _ in 0..20 {
+        wall += ADAPT_PERIOD_NS;
+        cpu += ADAPT_PERIOD_NS * 3 / 10;
+        w.update(wall, cpu);
+        assert!(w.cur >= 50_000 && w.cur <= 50_000 * MAX_WINDOW_FACTOR);
+    }
+    assert_eq!(w.cur, 50_000 * MAX_WINDOW_FACTOR);
+    // within budget but above half of it: unchanged
+    wall += ADAPT_PERIOD_NS;
+    cpu += ADAPT_PERIOD_NS * CPU_BUDGET_PERMILLE * 3 / 4 / 1000;
+    w.update(wall, cpu);
+    assert_eq!(w.cur, 50_000 * MAX_WINDOW_FACTOR);
+    // idle: back to the configured minimum, never below it
+    for _ in 0..30 {
+        wall += ADAPT_PERIOD_NS;
+        cpu += ADAPT_PERIOD_NS / 100;
+        w.update(wall, cpu);
+    }
+    assert_eq!(w.cur, 50_000);
+    // 0 (wake for every deadline) never widens
+    let mut z = Window::new(0);
+    z.update(
+        z.since_wall + ADAPT_PERIOD_NS,
+        z.since_cpu + ADAPT_PERIOD_NS,
+    );
+    assert_eq!(z.cur, 0);
+}
