@@ -219,7 +219,9 @@ static void on_pkt_shutdown(void *arg, const unsigned char *pkt, size_t len,
 
 static void test_dtor_inside_callback(void) {
     int err;
-    struct sd s = { 0 };
+    struct sd s;
+    atomic_init(&s.srv, NULL);
+    atomic_init(&s.done, 0);
     struct rtpsrv *srv = rtpsrv_ctor(0, &err);
     CHECK(srv != NULL);
     struct rtpsrv_chan *ch = rtpsrv_create_channel(srv, &lo, on_pkt_shutdown, &s, &err);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
+#include "fuzz_net.h"
 
 #include "rtpserver.h"
 
@@ -61,24 +62,10 @@ static void setup(void) {
     struct rtpsrv_chan_cfg cfg = { "127.0.0.1", 0, 4, 64 };
     ch = rtpsrv_create_channel(srv, &cfg, on_pkt, NULL, &err);
     FZ_CHECK(ch != NULL);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    FZ_CHECK(rtpsrv_chan_local_addr(ch, &ss, &sl) == 0);
-    memcpy(&chan_addr, &ss, sizeof(chan_addr));
-    sock = socket(AF_INET, SOCK_DGRAM, 0);
-    FZ_CHECK(sock >= 0);
-    sock_addr.sin_family = AF_INET;
-    sock_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    FZ_CHECK(bind(sock, (struct sockaddr *)&sock_addr, sizeof(sock_addr)) == 0);
-    sl = sizeof(sock_addr);
-    FZ_CHECK(getsockname(sock, (struct sockaddr *)&sock_addr, &sl) == 0);
+    fz_chan_addr(ch, &chan_addr);
+    sock = fz_udp_peer(&sock_addr);
     FZ_CHECK(rtpsrv_chan_set_target(ch, "127.0.0.1", ntohs(sock_addr.sin_port)) == 0);
     atexit(teardown);
-}
-
-static void sleep_us(long us) {
-    struct timespec t = { 0, us * 1000 };
-    nanosleep(&t, NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -96,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         int waited = 0;
         while (atomic_load_explicit(&arrivals, memory_order_acquire) == before) {
             FZ_CHECK(waited++ < 200000);       /* 2 s */
-            sleep_us(10);
+            fz_sleep_us(10);
         }
         FZ_CHECK(atomic_load_explicit(&arrivals, memory_order_acquire) == before + 1);
         FZ_CHECK(got_len == len && memcmp(got, dgram, len) == 0);

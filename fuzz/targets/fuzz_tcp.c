@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
+#include "fuzz_net.h"
 
 #include "rtpserver.h"
 
@@ -66,22 +67,14 @@ static void setup(void) {
     t.on_event = on_event;
     ch = rtpsrv_create_tcp_channel(srv, &cfg, &t, on_pkt, NULL, &err);
     FZ_CHECK(ch != NULL);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    FZ_CHECK(rtpsrv_chan_local_addr(ch, &ss, &sl) == 0);
-    memcpy(&chan_addr, &ss, sizeof(chan_addr));
+    fz_chan_addr(ch, &chan_addr);
     atexit(teardown);
-}
-
-static void sleep_us(long us) {
-    struct timespec t = { 0, us * 1000 };
-    nanosleep(&t, NULL);
 }
 
 static void wait_for(atomic_int *a, int n) {
     for (int waited = 0; atomic_load_explicit(a, memory_order_acquire) < n; waited++) {
         FZ_CHECK(waited < 800000);      /* 8 s: the machine is shared */
-        sleep_us(10);
+        fz_sleep_us(10);
     }
 }
 

@@ -1067,6 +1067,26 @@ pub unsafe extern "C" fn rtcp_session_set_rand(
     })
 }
 
+/// The accounting calls' one shape: a live session takes the caller's
+/// datagram; the core's result as a count or status, or the session's error.
+///
+/// # Safety
+/// `s` is NULL or a live handle used by one thread; a non-NULL `buf` has len
+/// readable bytes.
+unsafe fn feed(
+    s: *mut rtcp_session,
+    buf: *const c_void,
+    len: usize,
+    take: impl FnOnce(&mut Session, &[u8]) -> Result<c_int, SessionError>,
+) -> c_int {
+    let s = try_mut!(s, EINVAL);
+    // SAFETY: per this fn's contract.
+    let Some(b) = (unsafe { bytes(buf.cast(), len) }) else {
+        return EINVAL;
+    };
+    take(s, b).unwrap_or_else(session_err)
+}
+
 /// Account an RTP packet sent.
 ///
 /// # Safety
@@ -1079,15 +1099,8 @@ pub unsafe extern "C" fn rtcp_session_rtp_sent(
     now_ns: u64,
 ) -> c_int {
     super::ffi_boundary!(EPANIC, {
-        let s = try_mut!(s, EINVAL);
         // SAFETY: per the contract.
-        let Some(p) = (unsafe { bytes(pkt.cast(), len) }) else {
-            return EINVAL;
-        };
-        match s.on_rtp_sent(p, now_ns) {
-            Ok(()) => 0,
-            Err(e) => session_err(e),
-        }
+        unsafe { feed(s, pkt, len, |s, p| s.on_rtp_sent(p, now_ns).map(|()| 0)) }
     })
 }
 
@@ -1103,14 +1116,11 @@ pub unsafe extern "C" fn rtcp_session_rtp_in(
     arrival_ns: u64,
 ) -> c_int {
     super::ffi_boundary!(EPANIC, {
-        let s = try_mut!(s, EINVAL);
         // SAFETY: per the contract.
-        let Some(p) = (unsafe { bytes(pkt.cast(), len) }) else {
-            return EINVAL;
-        };
-        match s.on_rtp_received(p, arrival_ns) {
-            Ok(st) => seq_status(st),
-            Err(e) => session_err(e),
+        unsafe {
+            feed(s, pkt, len, |s, p| {
+                s.on_rtp_received(p, arrival_ns).map(seq_status)
+            })
         }
     })
 }
@@ -1127,14 +1137,12 @@ pub unsafe extern "C" fn rtcp_session_rtcp_in(
     arrival_ns: u64,
 ) -> c_int {
     super::ffi_boundary!(EPANIC, {
-        let s = try_mut!(s, EINVAL);
         // SAFETY: per the contract.
-        let Some(b) = (unsafe { bytes(buf.cast(), len) }) else {
-            return EINVAL;
-        };
-        match s.on_rtcp(b, arrival_ns) {
-            Ok(n) => n.min(c_int::MAX as usize) as c_int,
-            Err(e) => session_err(e),
+        unsafe {
+            feed(s, buf, len, |s, b| {
+                s.on_rtcp(b, arrival_ns)
+                    .map(|n| n.min(c_int::MAX as usize) as c_int)
+            })
         }
     })
 }
@@ -1163,6 +1171,31 @@ unsafe fn out_buf<'a>(buf: *mut c_void, cap: usize) -> Option<&'a mut [u8]> {
     Some(unsafe { slice::from_raw_parts_mut(buf.cast::<u8>(), cap.min(c_int::MAX as usize)) })
 }
 
+/// The report builders' one shape: a live session writes into the
+/// caller's buffer; the length written, 0 when nothing was due, or the
+/// session's error.
+///
+/// # Safety
+/// `s` is NULL or a live handle used by one thread; a non-NULL `buf` has cap
+/// writable bytes.
+unsafe fn build_into(
+    s: *mut rtcp_session,
+    buf: *mut c_void,
+    cap: usize,
+    build: impl FnOnce(&mut Session, &mut [u8]) -> Result<Option<usize>, SessionError>,
+) -> c_int {
+    let s = try_mut!(s, EINVAL);
+    // SAFETY: per this fn's contract.
+    let Some(out) = (unsafe { out_buf(buf, cap) }) else {
+        return EINVAL;
+    };
+    match build(s, out) {
+        // out_buf caps the buffer at c_int::MAX, so the length fits.
+        Ok(n) => n.unwrap_or(0) as c_int,
+        Err(e) => session_err(e),
+    }
+}
+
 /// Build the next report if due.
 ///
 /// # Safety
@@ -1176,16 +1209,8 @@ pub unsafe extern "C" fn rtcp_session_poll(
     cap: usize,
 ) -> c_int {
     super::ffi_boundary!(EPANIC, {
-        let s = try_mut!(s, EINVAL);
         // SAFETY: per the contract.
-        let Some(out) = (unsafe { out_buf(buf, cap) }) else {
-            return EINVAL;
-        };
-        match s.poll(now_ns, wall_ns, out) {
-            Ok(Some(n)) => n as c_int,
-            Ok(None) => 0,
-            Err(e) => session_err(e),
-        }
+        unsafe { build_into(s, buf, cap, |s, out| s.poll(now_ns, wall_ns, out)) }
     })
 }
 
@@ -1202,14 +1227,11 @@ pub unsafe extern "C" fn rtcp_session_report(
     cap: usize,
 ) -> c_int {
     super::ffi_boundary!(EPANIC, {
-        let s = try_mut!(s, EINVAL);
         // SAFETY: per the contract.
-        let Some(out) = (unsafe { out_buf(buf, cap) }) else {
-            return EINVAL;
-        };
-        match s.report(now_ns, wall_ns, out) {
-            Ok(n) => n as c_int,
-            Err(e) => session_err(e),
+        unsafe {
+            build_into(s, buf, cap, |s, out| {
+                s.report(now_ns, wall_ns, out).map(Some)
+            })
         }
     })
 }
@@ -1229,20 +1251,17 @@ pub unsafe extern "C" fn rtcp_session_bye(
     cap: usize,
 ) -> c_int {
     super::ffi_boundary!(EPANIC, {
-        let s = try_mut!(s, EINVAL);
-        // SAFETY: per the contract.
-        let Some(out) = (unsafe { out_buf(buf, cap) }) else {
-            return EINVAL;
-        };
         let r = if reason.is_null() {
             None
         } else {
             // SAFETY: NUL-terminated per the contract.
             Some(unsafe { CStr::from_ptr(reason) }.to_bytes())
         };
-        match s.bye(now_ns, wall_ns, r, out) {
-            Ok(n) => n as c_int,
-            Err(e) => session_err(e),
+        // SAFETY: per the contract.
+        unsafe {
+            build_into(s, buf, cap, |s, out| {
+                s.bye(now_ns, wall_ns, r, out).map(Some)
+            })
         }
     })
 }

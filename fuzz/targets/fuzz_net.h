@@ -1,0 +1,42 @@
+/* Loopback plumbing shared by the server harnesses (fuzz_server, fuzz_stun,
+ * fuzz_tcp): where a channel listens, a bound UDP peer, a short sleep while
+ * the I/O thread catches up. */
+#ifndef RTPSYNTH_FUZZ_NET_H
+#define RTPSYNTH_FUZZ_NET_H
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "fuzz_common.h"
+#include "rtpserver.h"
+
+/* The IPv4 address the channel is bound to. */
+static inline void fz_chan_addr(const struct rtpsrv_chan *ch, struct sockaddr_in *out) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    FZ_CHECK(rtpsrv_chan_local_addr(ch, &ss, &sl) == 0);
+    memcpy(out, &ss, sizeof(*out));
+}
+
+/* A UDP socket bound to an ephemeral loopback port; its address in *addr. */
+static inline int fz_udp_peer(struct sockaddr_in *addr) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    FZ_CHECK(s >= 0);
+    memset(addr, 0, sizeof(*addr));
+    addr->sin_family = AF_INET;
+    addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    FZ_CHECK(bind(s, (struct sockaddr *)addr, sizeof(*addr)) == 0);
+    socklen_t sl = sizeof(*addr);
+    FZ_CHECK(getsockname(s, (struct sockaddr *)addr, &sl) == 0);
+    return s;
+}
+
+static inline void fz_sleep_us(long us) {
+    struct timespec t = { 0, us * 1000 };
+    nanosleep(&t, NULL);
+}
+
+#endif
