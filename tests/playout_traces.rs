@@ -72,13 +72,14 @@ fn check_all(pull_ms: u32, mean_target: bool) -> Vec<String> {
     }
     println!("get pulls {pull_ms} ms frames");
     println!(
-        "{:<12} {:>6} {:>6} {:>8} {:>8} {:>8} {:>8} {:>6} {:>5} {:>5} {:>6} {:>5} {:>5} {:>4} {:>7}",
-        "trace", "recv", "played", "orc_d99", "orc_mean", "mean", "p95", "lost%", "late", "disc",
+        "{:<12} {:>6} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6} {:>5} {:>5} {:>6} {:>5} {:>5} {:>4} {:>7}",
+        "trace", "recv", "played", "orc_d99", "orc_mean", "lat_mean", "mean", "p95", "lost%", "late", "disc",
         "conc", "exp", "comp", "rst", "target"
     );
     for (i, (name, pat)) in all_patterns().into_iter().enumerate() {
         let t = make_trace(name, pat, 300, 1000 + i as u64);
         let o = oracle(&t);
+        let lo = lattice_oracle(&t, t.arrivals[0].arrival_ns, pull_ms as i64 * MS);
         let r = run_pull(
             &t,
             Mode::Adaptive {
@@ -89,12 +90,13 @@ fn check_all(pull_ms: u32, mean_target: bool) -> Vec<String> {
         );
         let lost_pct = 100.0 * r.lost_by_buffer as f64 / t.arrivals.len() as f64;
         println!(
-            "{:<12} {:>6} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>6.2} {:>5} {:>5} {:>6} {:>5} {:>5} {:>4} {:>7.1}",
+            "{:<12} {:>6} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>6.2} {:>5} {:>5} {:>6} {:>5} {:>5} {:>4} {:>7.1}",
             name,
             t.arrivals.len(),
             r.played,
             o.delay_ns / 1e6,
             o.mean_ns / 1e6,
+            if t.skew { f64::NAN } else { lo.mean_ns / 1e6 },
             r.mean_ms,
             r.p95_ms,
             lost_pct,
@@ -145,6 +147,23 @@ fn check_all(pull_ms: u32, mean_target: bool) -> Vec<String> {
                 o.mean_ns / 1e6
             ));
         }
+        if !mean_target {
+            // The frame clock's own bound: within 1.3x of the clairvoyant
+            // fixed delay held to the same whole-frame commits. The
+            // issue's 1.3x is printed, met or not.
+            let issue = if r.mean_ms < limit { "met" } else { "missed" };
+            let lat_limit = 1.3 * lo.mean_ns / 1e6;
+            println!(
+                "    1.3x oracle {limit:.1} ms: {issue}; 1.3x frame-clock oracle {lat_limit:.1} ms"
+            );
+            if lo.mean_ns > 0.0 && r.mean_ms >= lat_limit {
+                failures.push(format!(
+                    "{name}: mean delay {:.1} ms >= 1.3 x frame-clock oracle {:.1} ms",
+                    r.mean_ms,
+                    lo.mean_ns / 1e6
+                ));
+            }
+        }
         if name == "ssrc" && r.stats.resets != 1 {
             failures.push(format!(
                 "{name}: {} resets for one SSRC change",
@@ -175,9 +194,10 @@ fn traces_meet_the_targets() {
 /// With `get` pulling one packet time (20 ms), a packet must be here at the
 /// `get` whose frame holds its first sample: achievable delays are one
 /// frame apart (a lattice fixed by the get clock's phase against the
-/// packets), so the mean delay exceeds the continuous oracle's by up to a
-/// frame (10 ms on average) and the 1.3x target is a matter of phase luck
-/// for small jitter. Lateness and skew targets hold; the mean is reported.
+/// packets). Where even the clairvoyant fixed delay on that lattice
+/// (`lattice_oracle`) exceeds 1.3x the continuous oracle, no such buffer
+/// can meet the issue's ratio; so asserted here: lateness, skew, and the
+/// mean under 1.3x the frame-clock oracle. The issue's ratio is printed.
 #[test]
 fn traces_with_packet_time_pulls() {
     let failures = check_all(20, false);
@@ -243,6 +263,14 @@ fn debug_one_trace() {
         }
         let f = p.get(now, &mut out).unwrap();
         let s = p.stats();
+        while let Some(pl) = p.next_played() {
+            println!(
+                "  played seq {} wait {:.1} at_phase {:.1}",
+                pl.seq,
+                (pl.playout_ns - pl.arrival_ns) as f64 / 1e6,
+                ((pl.playout_ns - now) as f64) / 1e6
+            );
+        }
         println!(
             "get {:.1} flags {f:#x} cur {:.1} tgt {:.1} late {} conc {} buffered {}",
             (now - t.arrivals[0].arrival_ns) as f64 / 1e6,

@@ -666,22 +666,28 @@ impl Playout {
         self.cand.data = data;
     }
 
-    /// (playout offset to aim at, target delay), ns. The offset is in the
-    /// units of relative transit: a packet with transit r plays r + delay.
-    fn target(&self, now: i64) -> (i64, i64) {
+    /// (playout offset to aim at, target delay, the offset without the
+    /// spread margin), ns. The offset is in the units of relative transit:
+    /// a packet with transit r plays r + delay.
+    fn target(&self, now: i64) -> (i64, i64, i64) {
         let Some(floor) = self.est.floor(now) else {
-            return (0, self.min_ns);
+            return (0, self.min_ns, 0);
         };
-        let d = match self.cfg.mode {
-            Mode::Fixed { .. } => self.min_ns,
+        let (d, lean) = match self.cfg.mode {
+            Mode::Fixed { .. } => (self.min_ns, self.min_ns),
             Mode::Adaptive { .. } => {
                 let q = self.est.quantile(QUANTILE, now).unwrap_or(floor);
                 let med = self.est.quantile(0.5, now).unwrap_or(floor);
-                let raw = (q - floor) + SPREAD_MARGIN * (q - med).max(0.0) + MARGIN_NS as f64;
-                (raw as i64).clamp(self.min_ns, self.max_ns)
+                let lean = (q - floor) + MARGIN_NS as f64;
+                let raw = lean + SPREAD_MARGIN * (q - med).max(0.0);
+                (
+                    (raw as i64).clamp(self.min_ns, self.max_ns),
+                    (lean as i64).clamp(self.min_ns, self.max_ns),
+                )
             }
         };
-        ((floor as i64).saturating_add(d), d)
+        let floor = floor as i64;
+        (floor.saturating_add(d), d, floor.saturating_add(lean))
     }
 
     /// When the sample after the queued audio will play.
@@ -710,7 +716,7 @@ impl Playout {
         {
             self.confirm_candidate();
         }
-        let (c, d) = self.target(now_ns);
+        let (c, d, lean) = self.target(now_ns);
         self.stats.target_delay_ns = d;
         match self.state {
             State::Idle => {
@@ -748,7 +754,13 @@ impl Playout {
             }
             State::Playing => {}
         }
-        let goal = self.goal(now_ns, c);
+        // The spread margin guards the quantile's estimation error. On a
+        // lattice coarser than that margin, rounding up to the lattice
+        // already leaves room (10 ms on average with 20 ms frames), and a
+        // margin that pushes the goal past a lattice point costs a whole
+        // frame of delay: there, the goal rounds up the quantile alone.
+        let lean_goal = self.frame_ns() > c.saturating_sub(lean);
+        let goal = self.goal(now_ns, if lean_goal { lean } else { c });
         self.fill(now_ns, c, goal);
         if self.state == State::Playing && self.silence_left == 0 {
             self.steer(now_ns, goal);
@@ -772,9 +784,11 @@ impl Playout {
     /// sample, not only by the time that sample plays. Offsets that put
     /// packet starts on frame starts lose nothing to that; they form a
     /// lattice one frame apart (given by the get clock and the packet
-    /// grid). The goal is the lattice point at or above the target `c`,
-    /// kept while `c` stays within 1 ms above it or above the next lower
-    /// point by 1 ms (hysteresis: no flapping by a whole frame).
+    /// grid). The goal is the lattice point at or above the target `c`:
+    /// it moves up when `c` passes it by more than 1 ms and down as soon as
+    /// `c` is at or below the next lower point (1 ms of hysteresis at each
+    /// end: no flapping by a whole frame, and never a frame too high while
+    /// the target sits just above the lower point).
     fn goal(&mut self, now: i64, c: i64) -> i64 {
         if self.state != State::Playing {
             self.goal_off = None;
@@ -797,7 +811,7 @@ impl Playout {
             // lattice itself (skew)
             Some(prev) => {
                 let cur = up(prev.saturating_sub(f / 2));
-                if cand > cur || c < cur.saturating_sub(f).saturating_sub(MS) {
+                if cand > cur || c <= cur.saturating_sub(f) {
                     cand
                 } else {
                     cur

@@ -343,3 +343,48 @@ pub fn pcap(t: &Trace) -> Vec<u8> {
     }
     out
 }
+
+/// The oracle held to the same rule as a buffer whose `get` hands out
+/// whole frames of `frame_ns` at `first_get + k * frame_ns`: a packet must
+/// have arrived by the start of the frame that holds its first sample, and
+/// its delay counts to that sample (arrival to playout of the first
+/// sample, as the buffer's statistics count it). Clairvoyant and fixed
+/// like `oracle`; it picks, per segment, the smallest fixed delay at or
+/// above the continuous oracle's whose packet starts fall on frame starts
+/// (any other phase only adds the distance to the frame start to every
+/// packet's delay). It shows what the frame clock alone costs: the
+/// continuous oracle's delay rounded up to the frame lattice.
+pub fn lattice_oracle(t: &Trace, first_get: i64, frame_ns: i64) -> Oracle {
+    let o = oracle(t);
+    let d = o.delay_ns as i64;
+    let segs = t.arrivals.iter().map(|a| a.segment).max().unwrap_or(0) + 1;
+    let mut floor = vec![i64::MAX; segs];
+    for a in &t.arrivals {
+        floor[a.segment] = floor[a.segment].min(a.arrival_ns - a.media_ns);
+    }
+    // per segment: the frame-aligned delay at or above d
+    let dl: Vec<i64> = floor
+        .iter()
+        .map(|&f| {
+            // the first sample of media time m plays at m + f + D; aligned
+            // when (m + f + D - first_get) is a multiple of frame_ns (the
+            // media times are multiples of 20 ms = frame_ns here)
+            let phase = (first_get - f - d).rem_euclid(frame_ns);
+            d + phase
+        })
+        .collect();
+    let mut played = 0usize;
+    let mut sum = 0.0;
+    for a in &t.arrivals {
+        let x = a.arrival_ns - a.media_ns - floor[a.segment];
+        let dd = dl[a.segment];
+        if x <= dd {
+            played += 1;
+            sum += (dd - x) as f64;
+        }
+    }
+    Oracle {
+        delay_ns: dl.iter().copied().max().unwrap_or(0) as f64,
+        mean_ns: sum / played.max(1) as f64,
+    }
+}

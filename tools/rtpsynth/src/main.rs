@@ -4,10 +4,13 @@
 mod capture;
 mod cli;
 mod codec;
+mod dtmf;
 mod fail;
 mod load;
 mod recv;
+mod rtcp;
 mod send;
+mod transport;
 mod util;
 
 use clap::Parser;

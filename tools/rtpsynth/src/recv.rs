@@ -16,6 +16,8 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rtpsynth::event::receiver::DEFAULT_TIMEOUT_NS;
+use rtpsynth::event::{EventReceiver, ReceivedEvent};
 use rtpsynth::jbuf::{Erasure, Frame, JitterBuffer, Sink};
 use rtpsynth::rtcp::RecvStats;
 use rtpsynth::server::{ChanConfig, Family, Server};
@@ -24,7 +26,9 @@ use serde_json::{json, Value};
 use crate::capture::{Capture, Cut, Datagram};
 use crate::cli::{parse_playout, Playout, RecvArgs};
 use crate::codec::{Audio, Decoder};
+use crate::dtmf;
 use crate::fail::Fail;
+use crate::rtcp::{self, Link};
 use crate::util;
 
 /// Jitter buffer depth in packets: how much reordering is repaired.
@@ -104,7 +108,7 @@ impl Stream {
             "late": st.late,
             "jitter_ms": known.then(|| self.rs.jitter_ms()),
             "max_jitter_ms": known.then(|| self.rs.max_jitter_ms()),
-            // RTCP is not wired into the tool yet.
+            // Filled in from the RTCP session (`rtcp::Link::stream_json`).
             "rtcp_sent": null,
             "rtcp_received": null,
             "rtt_ms": null,
@@ -164,6 +168,11 @@ pub struct Receiver {
     released: Released,
     pub not_rtp: u64,
     pub rtcp: u64,
+    /// The RTCP session: counts the peer's RTCP, builds our RRs.
+    pub link: Link,
+    /// Telephone events (RFC 4733) of `--dtmf-pt`, and those finished.
+    events: EventReceiver,
+    pub dtmf: Vec<ReceivedEvent>,
 }
 
 impl Receiver {
@@ -201,19 +210,32 @@ impl Receiver {
             released: Released::default(),
             not_rtp: 0,
             rtcp: 0,
+            link: Link::new(
+                rtcp::Mode::Off,
+                false,
+                util::random_u32(),
+                codec.rate(),
+                rtpsynth::clock::monotonic_ns(),
+            )?,
+            events: EventReceiver::new(dtmf::DEFAULT_PT, DEFAULT_TIMEOUT_NS),
+            dtmf: Vec::new(),
         })
     }
 
     /// One datagram of the stream's port.
     pub fn datagram(&mut self, d: &[u8], arrival_ns: u64) {
         if is_rtcp(d) {
-            self.rtcp += 1;
+            self.rtcp_datagram(d, None, arrival_ns);
             return;
         }
         let Ok(p) = rtpsynth::rtp::parse(d) else {
             self.not_rtp += 1;
             return;
         };
+        if p.pt == self.events.payload_type() && p.pt != self.pt {
+            self.events.push_rtp(d, arrival_ns);
+            self.take_events();
+        }
         if self.decoding.is_none() && p.pt == self.pt {
             self.decoding = Some(p.ssrc);
         }
@@ -238,10 +260,30 @@ impl Receiver {
         s.octets += payload.len() as u64;
         s.decoded |= decode;
         s.rs.on_rtp(p.seq, p.ts, arrival_ns, payload.len());
+        self.link
+            .session
+            .on_received(p.ssrc, p.seq, p.ts, arrival_ns, payload.len());
         let item = decode.then(|| payload.to_vec());
         // Parsed already: cannot fail again.
         let _ = s.jb.udp_in(d, || Some(item), |_, _| {}, &mut self.released);
         self.drain();
+    }
+
+    pub fn set_dtmf_pt(&mut self, pt: u8) {
+        self.events = EventReceiver::new(pt, DEFAULT_TIMEOUT_NS);
+    }
+
+    fn take_events(&mut self) {
+        while let Some(e) = self.events.pop() {
+            self.dtmf.push(e);
+        }
+    }
+
+    /// One compound RTCP datagram (from the RTCP port, or split off the
+    /// RTP port by RFC 5761).
+    pub fn rtcp_datagram(&mut self, d: &[u8], from: Option<SocketAddr>, arrival_ns: u64) {
+        self.rtcp += 1;
+        self.link.on_rtcp(d, from, arrival_ns);
     }
 
     fn drain(&mut self) {
@@ -255,6 +297,8 @@ impl Receiver {
 
     /// Release everything held and close the WAV file.
     fn finish(&mut self) -> Result<(), Fail> {
+        self.events.flush();
+        self.take_events();
         for i in 0..self.streams.len() {
             self.streams[i].jb.drain(&mut self.released);
             self.drain();
@@ -270,20 +314,29 @@ impl Receiver {
     }
 
     fn stats_json(&self) -> Value {
-        json!({ "streams": self.streams.iter().map(|s| s.json(self.pt)).collect::<Vec<_>>() })
+        let mut streams: Vec<Value> = self.streams.iter().map(|s| s.json(self.pt)).collect();
+        for (v, s) in streams.iter_mut().zip(&self.streams) {
+            if let Some(obj) = v.as_object_mut() {
+                self.link.stream_json(s.ssrc, obj);
+                let events: Vec<Value> = self
+                    .dtmf
+                    .iter()
+                    .filter(|e| e.ssrc == s.ssrc)
+                    .map(|e| dtmf::entry(e, self.media.rate))
+                    .collect();
+                obj.insert("dtmf".into(), Value::Array(events));
+            }
+        }
+        streams.extend(
+            self.link
+                .rtcp_only_streams(|ssrc| self.by_ssrc.contains_key(&ssrc)),
+        );
+        json!({ "streams": streams })
     }
 }
 
 fn refuse_unbuilt(a: &RecvArgs) -> Result<(), Fail> {
-    let pending: [(&str, bool); 7] = [
-        ("--dtmf-pt", a.dtmf_pt.is_some()),
-        ("--rtcp", a.rtcp),
-        ("--rtcp-mux", a.rtcp_mux),
-        ("--latch", a.latch),
-        ("--tcp", a.tcp),
-        ("--stun", a.stun),
-        ("--nack", a.nack),
-    ];
+    let pending: [(&str, bool); 1] = [("--nack", a.nack)];
     if let Some((name, _)) = pending.iter().find(|(_, used)| *used) {
         return Err(Fail::not_yet(name));
     }
@@ -309,19 +362,34 @@ pub fn run(a: RecvArgs) -> Result<(), Fail> {
         None => None,
     };
     let mut rx = Receiver::new(codec, pt, a.out.as_deref())?;
+    rx.link.set_mode(rtcp::Mode::from_flags(a.rtcp, a.rtcp_mux));
+    rx.link.set_lock_first(a.latch);
+    rx.link.set_target_fixed(a.tcp);
+    crate::transport::check(a.tcp, rx.link.mode(), a.stun)?;
+    if let Some(dpt) = a.dtmf_pt {
+        if dpt > 127 || dpt == pt {
+            return Err(Fail::usage(format!(
+                "--dtmf-pt {dpt}: expected 0..=127, not the audio's {pt}"
+            )));
+        }
+        rx.set_dtmf_pt(dpt);
+    }
     let stop = util::stop_flag()?;
     let outcome = match (capture, a.listen) {
         (Some(cap), _) => from_capture(cap, a.port, limit, &stop, &mut rx),
-        (None, Some(addr)) => live(addr, limit, &stop, &mut rx),
+        (None, Some(addr)) => live(addr, a.stun, a.tcp, limit, &stop, &mut rx),
         (None, None) => Err(Fail::usage("give --listen HOST:PORT or --pcap FILE")),
     };
     // Outputs are written however reception ended.
     let finished = rx.finish();
+    for e in &rx.dtmf {
+        println!("{}", dtmf::line(e, codec.rate()));
+    }
     if let Some(p) = &a.stats {
         util::write_json(p, &rx.stats_json())?;
     }
     eprintln!(
-        "rtpsynth: {} stream(s), {} samples decoded ({} concealed), {} non-RTP and {} RTCP datagrams ignored",
+        "rtpsynth: {} stream(s), {} samples decoded ({} concealed), {} non-RTP datagrams ignored, {} RTCP datagrams taken",
         rx.streams.len(),
         rx.media.samples,
         rx.media.concealed,
@@ -332,18 +400,25 @@ pub fn run(a: RecvArgs) -> Result<(), Fail> {
     finished
 }
 
+/// A datagram from the I/O thread: bytes, source, arrival time, and
+/// whether it came on the RTCP port (or was split off as RTCP by mux).
+type Arrival = (Vec<u8>, Option<SocketAddr>, u64, bool);
+
 /// Live reception: the I/O thread hands datagrams over a bounded queue.
 fn live(
     addr: SocketAddr,
+    stun: bool,
+    tcp: bool,
     limit: Option<Duration>,
     stop: &std::sync::atomic::AtomicBool,
     rx: &mut Receiver,
 ) -> Result<(), Fail> {
     let server =
         Server::new(0).map_err(|e| Fail::runtime(format!("cannot start the I/O thread: {e}")))?;
-    let (tx, queue) = mpsc::sync_channel::<(Vec<u8>, u64)>(16384);
+    let (tx, queue) = mpsc::sync_channel::<Arrival>(16384);
     let overflow = Arc::new(AtomicU64::new(0));
     let ovf = overflow.clone();
+    let (rtcp_tx, rtcp_ovf) = (tx.clone(), overflow.clone());
     let host = addr.ip().to_string();
     let cfg = ChanConfig {
         bind_host: Some(&host),
@@ -355,33 +430,90 @@ fn live(
         },
         queue_size: 0,
     };
-    let chan = server
-        .create_channel(
-            &cfg,
-            Box::new(move |d, _, rtime| {
-                if tx.try_send((d.to_vec(), rtime)).is_err() {
-                    ovf.fetch_add(1, Ordering::Relaxed);
-                }
-            }),
-        )
-        .map_err(|e| Fail::runtime(format!("cannot listen on {addr}: {e}")))?;
-    eprintln!("rtpsynth: listening on {}", chan.local_socket_addr());
+    let on_rtp: rtpsynth::server::PktIn = Box::new(move |d, from, rtime| {
+        // Over TCP, RTCP shares the connection: split off here.
+        let rtcp_here = tcp && is_rtcp(d);
+        if tx
+            .try_send((d.to_vec(), from.to_socket_addr(), rtime, rtcp_here))
+            .is_err()
+        {
+            ovf.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    let on_rtcp: rtpsynth::server::PktIn = Box::new(move |d, from, rtime| {
+        if rtcp_tx
+            .try_send((d.to_vec(), from.to_socket_addr(), rtime, true))
+            .is_err()
+        {
+            rtcp_ovf.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    let mode = rx.link.mode();
+    let tcp_ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ports = if tcp {
+        crate::transport::listen(&server, &cfg, on_rtp, tcp_ended.clone()).map(|c| {
+            drop(on_rtcp);
+            rtcp::Ports { rtp: c, rtcp: None }
+        })
+    } else {
+        rtcp::open(&server, &cfg, mode, stun, Some(on_rtp), on_rtcp)
+    }
+    .map_err(|e| Fail::runtime(format!("cannot listen on {addr}: {e}")))?;
+    eprintln!("rtpsynth: listening on {}", ports.rtp.local_socket_addr());
     let start = Instant::now();
+    // Where the peer's RTP comes from: our RRs go there (+ 1) until its
+    // RTCP shows where it wants them. The latest source, or with --latch
+    // the first (RFC 4961).
+    let mut rtp_peer: Option<SocketAddr> = None;
+    let take = |rx: &mut Receiver, rtp_peer: &mut Option<SocketAddr>, a: Arrival| {
+        let (d, from, t, rtcp_port) = a;
+        if rtcp_port {
+            rx.rtcp_datagram(&d, from, t);
+        } else {
+            let latched = rx.link.locks_first() && rtp_peer.is_some();
+            if !latched && parse_rtp(&d).is_some() {
+                *rtp_peer = from;
+            }
+            rx.datagram(&d, t);
+        }
+    };
     loop {
-        if stop.load(Ordering::Relaxed) || limit.is_some_and(|l| start.elapsed() >= l) {
+        if stop.load(Ordering::Relaxed)
+            || limit.is_some_and(|l| start.elapsed() >= l)
+            || tcp_ended.load(Ordering::Acquire)
+        {
             break;
         }
         match queue.recv_timeout(Duration::from_millis(20)) {
-            Ok((d, t)) => rx.datagram(&d, t),
+            Ok(a) => take(rx, &mut rtp_peer, a),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
+        if mode != rtcp::Mode::Off {
+            rx.link
+                .poll(ports.rtcp_chan(), rtp_peer, rtpsynth::clock::monotonic_ns());
+        }
     }
-    chan.close();
-    server.shutdown();
     // What was already queued when reception ended still counts.
-    while let Ok((d, t)) = queue.try_recv() {
-        rx.datagram(&d, t);
+    while let Ok(a) = queue.try_recv() {
+        take(rx, &mut rtp_peer, a);
+    }
+    if stun {
+        eprintln!(
+            "rtpsynth: {} STUN Binding Requests answered",
+            ports.rtp.stats().stun_answered
+        );
+    }
+    if mode != rtcp::Mode::Off {
+        let out = ports.rtcp_chan();
+        if rx.link.bye(out, rtp_peer, rtpsynth::clock::monotonic_ns()) {
+            let _ = out.drain(Duration::from_millis(500));
+        }
+    }
+    drop(ports);
+    server.shutdown();
+    while let Ok(a) = queue.try_recv() {
+        take(rx, &mut rtp_peer, a);
     }
     let lost = overflow.load(Ordering::Relaxed);
     if lost > 0 {
@@ -404,6 +536,8 @@ struct FlowPicker {
     pending: HashMap<SocketAddr, Vec<(Vec<u8>, u64)>>,
     /// Candidate flows in order of appearance: (destination, source).
     order: Vec<(SocketAddr, SocketAddr)>,
+    /// RTCP seen before the flow is known, by destination.
+    rtcp_held: Vec<(SocketAddr, Vec<u8>, u64)>,
 }
 
 const PENDING_PER_FLOW: usize = 32;
@@ -417,15 +551,42 @@ impl FlowPicker {
         }
     }
 
+    /// RTCP of the flow: to its port + 1 (RFC 3550 section 11; the same
+    /// port is `matches`, RFC 5761).
+    fn rtcp_matches(&self, dst: SocketAddr) -> bool {
+        match (self.port, self.chosen) {
+            (Some(p), _) => p.checked_add(1) == Some(dst.port()),
+            (None, Some(c)) => dst.ip() == c.ip() && c.port().checked_add(1) == Some(dst.port()),
+            (None, None) => false,
+        }
+    }
+
+    /// The held RTCP that belongs to the flow just chosen.
+    fn held_rtcp(&mut self) -> Vec<(Vec<u8>, u64)> {
+        let held = std::mem::take(&mut self.rtcp_held);
+        held.into_iter()
+            .filter(|(dst, _, _)| self.matches(*dst) || self.rtcp_matches(*dst))
+            .map(|(_, d, t)| (d, t))
+            .collect()
+    }
+
     /// Feed a datagram; returns the datagrams to process now, in order.
     fn feed(&mut self, d: &Datagram) -> Vec<(Vec<u8>, u64)> {
         if self.port.is_some() || self.chosen.is_some() {
             return if self.matches(d.dst) {
                 self.source.get_or_insert(d.src);
                 vec![(d.payload.to_vec(), d.ts_ns)]
+            } else if self.rtcp_matches(d.dst) && is_rtcp(d.payload) {
+                vec![(d.payload.to_vec(), d.ts_ns)]
             } else {
                 Vec::new()
             };
+        }
+        if is_rtcp(d.payload) {
+            if self.rtcp_held.len() < PENDING_PER_FLOW {
+                self.rtcp_held.push((d.dst, d.payload.to_vec(), d.ts_ns));
+            }
+            return Vec::new();
         }
         let Some(p) = parse_rtp(d.payload) else {
             return Vec::new();
@@ -444,7 +605,9 @@ impl FlowPicker {
         if qualifies {
             self.chosen = Some(d.dst);
             self.source = Some(d.src);
-            return self.pending.remove(&d.dst).unwrap_or_default();
+            let mut out = self.held_rtcp();
+            out.extend(self.pending.remove(&d.dst).unwrap_or_default());
+            return out;
         }
         Vec::new()
     }
@@ -459,7 +622,9 @@ impl FlowPicker {
             Some((dst, src)) => {
                 self.chosen = Some(dst);
                 self.source = Some(src);
-                self.pending.remove(&dst).unwrap_or_default()
+                let mut out = self.held_rtcp();
+                out.extend(self.pending.remove(&dst).unwrap_or_default());
+                out
             }
             None => Vec::new(),
         }
@@ -479,6 +644,7 @@ fn from_capture(
         source: None,
         pending: HashMap::new(),
         order: Vec::new(),
+        rtcp_held: Vec::new(),
     };
     let limit_ns = limit.map(|l| l.as_nanos() as u64);
     let mut first_ts: Option<u64> = None;
@@ -608,6 +774,7 @@ mod tests {
             source: None,
             pending: HashMap::new(),
             order: Vec::new(),
+            rtcp_held: Vec::new(),
         };
         let a: SocketAddr = "10.0.0.1:53".parse().unwrap();
         let b: SocketAddr = "10.0.0.1:4000".parse().unwrap();

@@ -6,9 +6,10 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
+use rtpsynth::clock::monotonic_ns;
 use rtpsynth::codec::resample;
 use rtpsynth::proc::{Proc, TaskError};
 use rtpsynth::server::{ChanConfig, Family, Server};
@@ -17,7 +18,10 @@ use serde_json::json;
 
 use crate::cli::SendArgs;
 use crate::codec::{Audio, Encoder};
+use crate::dtmf;
 use crate::fail::Fail;
+use crate::rtcp::{self, Link};
+use crate::transport;
 use crate::util;
 
 /// Peak of the test tone: -6 dBFS (half of full scale).
@@ -121,14 +125,7 @@ pub fn sdp_text(codec: Audio, pt: u8, ptime: u32, to: SocketAddr, sess_id: u32) 
 
 /// Options that need library parts not in this build.
 fn refuse_unbuilt(a: &SendArgs) -> Result<(), Fail> {
-    let pending: [(&str, bool); 10] = [
-        ("--dtmf", !a.dtmf.is_empty()),
-        ("--dtmf-pt", a.dtmf_pt.is_some()),
-        ("--dtmf-ms", a.dtmf_ms.is_some()),
-        ("--dtmf-gap", a.dtmf_gap.is_some()),
-        ("--rtcp", a.rtcp),
-        ("--rtcp-mux", a.rtcp_mux),
-        ("--tcp", a.tcp),
+    let pending: [(&str, bool); 3] = [
         ("--fps", a.fps.is_some()),
         ("--mtu", a.mtu.is_some()),
         ("--nack", a.nack),
@@ -178,6 +175,23 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
             util::check_writable(opt, p)?;
         }
     }
+    let dtmf_pt = a.dtmf_pt.unwrap_or(dtmf::DEFAULT_PT);
+    if dtmf_pt > 127 || dtmf_pt == pt {
+        return Err(Fail::usage(format!(
+            "--dtmf-pt {dtmf_pt}: expected 0..=127, not the audio's {pt}"
+        )));
+    }
+    let mut events = match a.dtmf.is_empty() {
+        true => None,
+        false => Some(dtmf::Schedule::new(
+            &a.dtmf,
+            dtmf_pt,
+            a.dtmf_ms.unwrap_or(dtmf::DEFAULT_MS),
+            a.dtmf_gap.unwrap_or(dtmf::DEFAULT_GAP_MS),
+            rate,
+            a.ptime,
+        )?),
+    };
     let spp = (rate * a.ptime / 1000) as usize;
     let max_pkts = limit.map(|d| (d.as_secs_f64() * 1000.0 / a.ptime as f64).ceil() as u64);
     let mut encoder = Encoder::new(codec, a.bitrate)?;
@@ -196,17 +210,50 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
         },
         queue_size: 256,
     };
-    let chan = server
-        .create_channel(&cfg, Box::new(|_, _, _| {}))
-        .map_err(|e| Fail::runtime(format!("cannot bind: {e}")))?;
-    chan.set_target(&a.to.ip().to_string(), a.to.port())
-        .map_err(|e| Fail::runtime(format!("--to {}: {e}", a.to)))?;
-    let chan = Arc::new(chan);
-
     // SSRC, timestamp and sequence number are the synthesizer's three
     // random draws; it stores the SSRC in host order (the original's
     // quirk), so a given --ssrc is byte-swapped into place.
     let ssrc = a.ssrc.unwrap_or_else(util::random_u32);
+    let rtcp_mode = rtcp::Mode::from_flags(a.rtcp, a.rtcp_mux);
+    transport::check(a.tcp, rtcp_mode, false)?;
+    // The RTCP session lives on this thread; the pacing task and the I/O
+    // thread tell it what they sent and received through a queue.
+    let mut link = Link::new(rtcp_mode, true, ssrc, rate, monotonic_ns())?;
+    let (rtcp_ev, rtcp_evs) = mpsc::sync_channel::<RtcpEv>(4096);
+    let on_rtcp = {
+        let ev = rtcp_ev.clone();
+        Box::new(move |d: &[u8], from: &rtpsynth::server::RawAddr, t: u64| {
+            let _ = ev.try_send(RtcpEv::Received(d.to_vec(), from.to_socket_addr(), t));
+        })
+    };
+    let tcp_ended = Arc::new(AtomicBool::new(false));
+    let (chan, rtcp_chan) = if a.tcp {
+        // One connection: RTCP (muxed) is split off by RFC 5761 here.
+        let on_rtcp = on_rtcp;
+        let cb: rtpsynth::server::PktIn = Box::new(move |d, f, t| {
+            if rtcp::is_rtcp(d) {
+                on_rtcp(d, f, t);
+            }
+        });
+        let c = transport::connect(
+            &server,
+            &cfg,
+            a.to,
+            cb,
+            tcp_ended.clone(),
+            Duration::from_secs(5),
+        )?;
+        (c, None)
+    } else {
+        let ports = rtcp::open(&server, &cfg, rtcp_mode, false, None, on_rtcp)
+            .map_err(|e| Fail::runtime(format!("cannot bind: {e}")))?;
+        ports
+            .rtp
+            .set_target(&a.to.ip().to_string(), a.to.port())
+            .map_err(|e| Fail::runtime(format!("--to {}: {e}", a.to)))?;
+        (ports.rtp, ports.rtcp)
+    };
+    let chan = Arc::new(chan);
     let mut draws = [
         u32::from_ne_bytes(ssrc.to_be_bytes()),
         util::random_u32(),
@@ -240,6 +287,7 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
     let task = {
         let chan = chan.clone();
         let progress = progress.clone();
+        let rtcp_ev = rtcp_ev.clone();
         let mut pcm = Vec::with_capacity(spp);
         let mut payload = Vec::with_capacity(1500);
         let mut pkt = Vec::with_capacity(1500);
@@ -252,22 +300,39 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
             if max_pkts.is_some_and(|m| sent >= m) || !source.fill(spp, &mut pcm) {
                 return finish(&progress);
             }
-            if let Err(e) = encoder.encode(&pcm, &mut payload) {
-                if let Ok(mut g) = progress.error.lock() {
-                    *g = Some(e.msg);
-                }
-                return finish(&progress);
-            }
+            let media_ts = synth.next_ts();
             pkt.clear();
-            pkt.extend_from_slice(&synth.next_header(pt as i32));
-            if extra_steps > 0 {
-                synth.skip(extra_steps);
+            // An event packet replaces the audio of its packet time; the
+            // audio clock (and the source) move on all the same.
+            match events.as_mut().and_then(|e| e.tick(sent, media_ts)) {
+                Some(ev) => {
+                    let dpt = events.as_ref().map_or(dtmf::DEFAULT_PT, |e| e.pt());
+                    pkt.extend_from_slice(&synth.next_header_at(dpt as i32, ev.ts, ev.marker));
+                    synth.skip(1 + extra_steps);
+                    payload.clear();
+                    payload.extend_from_slice(&ev.payload.encode());
+                }
+                None => {
+                    if let Err(e) = encoder.encode(&pcm, &mut payload) {
+                        if let Ok(mut g) = progress.error.lock() {
+                            *g = Some(e.msg);
+                        }
+                        return finish(&progress);
+                    }
+                    pkt.extend_from_slice(&synth.next_header(pt as i32));
+                    if extra_steps > 0 {
+                        synth.skip(extra_steps);
+                    }
+                }
             }
             pkt.extend_from_slice(&payload);
             // A full queue drops the packet (counted by the server), as a
             // real-time sender must.
             if chan.send(&pkt).is_ok() {
                 progress.queued.fetch_add(1, Ordering::Relaxed);
+                if rtcp_mode != rtcp::Mode::Off {
+                    let _ = rtcp_ev.try_send(RtcpEv::Sent(media_ts, monotonic_ns(), payload.len()));
+                }
             }
             sent += 1;
             let base = if deadline == 0 { now } else { deadline };
@@ -280,13 +345,30 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
     let pchan = sched
         .create_channel(Box::new(task))
         .map_err(|e| Fail::runtime(format!("cannot schedule the stream: {e}")))?;
-    while !progress.done.load(Ordering::Acquire) && !stop.load(Ordering::Relaxed) {
+    let rtcp_out = rtcp_chan.as_ref().unwrap_or(&chan);
+    while !progress.done.load(Ordering::Acquire)
+        && !stop.load(Ordering::Relaxed)
+        && !tcp_ended.load(Ordering::Acquire)
+    {
+        if rtcp_mode != rtcp::Mode::Off {
+            take_rtcp_events(&mut link, &rtcp_evs);
+            link.poll(rtcp_out, Some(a.to), monotonic_ns());
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
     let _ = pchan.close();
     sched.shutdown();
     // Let the I/O thread put the queued packets on the wire.
-    let queued = progress.queued.load(Ordering::Relaxed);
+    // With mux (or TCP) our RTCP shares the RTP channel and its counters.
+    let shared = rtcp_chan.is_none();
+    let rtcp_on_chan = |l: &Link| {
+        if shared {
+            (l.sent, l.sent_octets)
+        } else {
+            (0, 0)
+        }
+    };
+    let queued = progress.queued.load(Ordering::Relaxed) + rtcp_on_chan(&link).0;
     let drain_until = Instant::now() + Duration::from_secs(2);
     while {
         let st = chan.stats();
@@ -294,7 +376,15 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
     } {
         std::thread::sleep(Duration::from_millis(5));
     }
-    let st = chan.stats();
+    if rtcp_mode != rtcp::Mode::Off {
+        take_rtcp_events(&mut link, &rtcp_evs);
+        link.bye(rtcp_out, Some(a.to), monotonic_ns());
+        let _ = rtcp_out.drain(Duration::from_secs(1));
+    }
+    let mut st = chan.stats();
+    let (rtcp_pkts, rtcp_octets) = rtcp_on_chan(&link);
+    st.tx_pkts = st.tx_pkts.saturating_sub(rtcp_pkts);
+    st.tx_bytes = st.tx_bytes.saturating_sub(rtcp_octets);
     let elapsed = start.elapsed().as_secs_f64();
     server.shutdown();
     let octets = st.tx_bytes.saturating_sub(st.tx_pkts * synth_header_len());
@@ -304,23 +394,19 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
         st.tx_pkts, octets, st.tx_queue_full, st.tx_errors
     );
     if let Some(path) = &a.stats {
-        let doc = json!({
-            "streams": [{
-                "ssrc": ssrc,
-                "pt": pt,
-                "packets": st.tx_pkts,
-                "octets": octets,
-                "queue_full": st.tx_queue_full,
-                "send_errors": st.tx_errors,
-                // RTCP is not in this build yet.
-                "rtcp_sent": null,
-                "rtcp_received": null,
-                "rtt_ms": null,
-                "remote_fraction_lost": null,
-                "remote_cumulative_lost": null,
-                "remote_jitter_ms": null,
-            }]
+        let mut stream = json!({
+            "ssrc": ssrc,
+            "pt": pt,
+            "packets": st.tx_pkts,
+            "octets": octets,
+            "queue_full": st.tx_queue_full,
+            "send_errors": st.tx_errors,
         });
+        take_rtcp_events(&mut link, &rtcp_evs);
+        if let Some(obj) = stream.as_object_mut() {
+            link.sender_json(obj);
+        }
+        let doc = json!({ "streams": [stream] });
         util::write_json(path, &doc)?;
     }
     if let Some(msg) = progress.error.lock().ok().and_then(|mut g| g.take()) {
@@ -333,6 +419,23 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
         )));
     }
     Ok(())
+}
+
+/// What the RTCP session hears of from other threads.
+enum RtcpEv {
+    /// An RTP packet queued: its timestamp, when, payload octets.
+    Sent(u32, u64, usize),
+    /// An RTCP datagram, its source and arrival time.
+    Received(Vec<u8>, Option<std::net::SocketAddr>, u64),
+}
+
+fn take_rtcp_events(link: &mut Link, evs: &mpsc::Receiver<RtcpEv>) {
+    while let Ok(ev) = evs.try_recv() {
+        match ev {
+            RtcpEv::Sent(ts, at, len) => link.session.on_sent(ts, at, len),
+            RtcpEv::Received(d, from, at) => link.on_rtcp(&d, from, at),
+        }
+    }
 }
 
 fn synth_header_len() -> u64 {

@@ -236,25 +236,12 @@ fn features_not_in_this_build_are_refused() {
     let to = "127.0.0.1:9";
     let l = "127.0.0.1:0";
     let cases: Vec<Vec<&str>> = vec![
-        vec!["send", "--to", to, "--rtcp"],
-        vec!["send", "--to", to, "--rtcp-mux"],
-        vec!["send", "--to", to, "--dtmf", "123@1"],
-        vec!["send", "--to", to, "--dtmf-pt", "101"],
-        vec!["send", "--to", to, "--dtmf-ms", "80"],
-        vec!["send", "--to", to, "--dtmf-gap", "40"],
-        vec!["send", "--to", to, "--tcp"],
         vec!["send", "--to", to, "--nack"],
         vec!["send", "--to", to, "--fps", "25"],
         vec!["send", "--to", to, "--mtu", "1000"],
         vec!["send", "--to", to, "--codec", "h264"],
         vec!["send", "--to", to, "--codec", "vp9"],
-        vec!["recv", "--listen", l, "--rtcp"],
-        vec!["recv", "--listen", l, "--rtcp-mux"],
-        vec!["recv", "--listen", l, "--latch"],
-        vec!["recv", "--listen", l, "--tcp"],
-        vec!["recv", "--listen", l, "--stun"],
         vec!["recv", "--listen", l, "--nack"],
-        vec!["recv", "--listen", l, "--dtmf-pt", "101"],
         vec!["recv", "--listen", l, "--playout", "adaptive"],
         vec!["recv", "--listen", l, "--playout", "adaptive:20:200"],
         vec!["recv", "--listen", l, "--playout", "fixed:60"],
@@ -725,8 +712,10 @@ fn expected_pcmu(n: usize) -> Vec<i16> {
 }
 
 /// A capture with noise around the stream: a datagram to port 53 that
-/// happens to parse as RTP, an RTCP packet on the stream's port, and
-/// a second RTP stream to port 6000 that starts later.
+/// happens to parse as RTP, the stream's RTCP on its port (mux) and on
+/// port + 1 (one before the first RTP packet, one after), RTCP of another
+/// SSRC to an unrelated port, and a second RTP stream to port 6000 that
+/// starts later.
 fn busy_capture(link: Link, v6: bool) -> Vec<(u64, Vec<u8>)> {
     let main = pcmu_stream(30, 0x11111111);
     let other = pcmu_stream(10, 0x22222222);
@@ -735,8 +724,19 @@ fn busy_capture(link: Link, v6: bool) -> Vec<(u64, Vec<u8>)> {
     let mut dns = vec![0x80, 0x01, 0x00, 0x01];
     dns.extend_from_slice(&[0u8; 20]);
     frames.push((t, frame(link, v6, &ip_udp(v6, 3333, 53, &dns))));
+    let sr = |ssrc: u8| {
+        let mut p = vec![0x80, 200, 0, 6];
+        p.extend_from_slice(&[ssrc; 4]);
+        p.extend_from_slice(&[0; 20]);
+        p
+    };
     for (i, p) in main.iter().enumerate() {
         t += 20_000_000;
+        if i == 0 {
+            // Before the first RTP packet, at the same time.
+            frames.push((t, frame(link, v6, &ip_udp(v6, 4001, 5005, &sr(0x11)))));
+            frames.push((t, frame(link, v6, &ip_udp(v6, 4001, 7001, &sr(0x33)))));
+        }
         frames.push((t, frame(link, v6, &ip_udp(v6, 4000, 5004, p))));
         if i == 5 {
             let rtcp = [
@@ -744,6 +744,10 @@ fn busy_capture(link: Link, v6: bool) -> Vec<(u64, Vec<u8>)> {
                 0, 0, 0, 0, 0, 0,
             ];
             frames.push((t, frame(link, v6, &ip_udp(v6, 4000, 5004, &rtcp))));
+        }
+        if i == 20 {
+            frames.push((t, frame(link, v6, &ip_udp(v6, 4001, 5005, &sr(0x11)))));
+            frames.push((t, frame(link, v6, &ip_udp(v6, 4001, 7001, &sr(0x33)))));
         }
         if i >= 10 && i - 10 < other.len() {
             frames.push((t, frame(link, v6, &ip_udp(v6, 4002, 6000, &other[i - 10]))));
@@ -795,6 +799,9 @@ fn captures_of_every_format() {
         assert_eq!(streams[0]["ssrc"], 0x11111111);
         assert_eq!(streams[0]["packets"], 30);
         assert_eq!(streams[0]["lost"], 0);
+        // Its RTCP: once on the RTP port, twice on port + 1.
+        assert_eq!(streams[0]["rtcp_received"], 3, "{what}");
+        assert_eq!(streams[0]["rtcp_sent"], 0, "{what}");
         // The other flow, by port.
         let (o, s, j) = recv_pcap(&path, &["--port", "6000"]);
         assert_eq!(o.status.code(), Some(0), "{what}: {}", stderr_of(&o));

@@ -290,3 +290,146 @@ fn ffmpeg_pcma_stream_decodes_as_ffmpeg_does() {
     need!("ffmpeg");
     ffmpeg_to_recv("alaw", "alaw");
 }
+
+/// Two ports, P and P + 1, P even, free a moment ago on 127.0.0.1.
+fn free_pair() -> u16 {
+    for _ in 0..100 {
+        let p = free_port() & !1;
+        if p < 1024 {
+            continue;
+        }
+        let a = std::net::UdpSocket::bind(("127.0.0.1", p));
+        let b = std::net::UdpSocket::bind(("127.0.0.1", p + 1));
+        if a.is_ok() && b.is_ok() {
+            return p;
+        }
+    }
+    panic!("no free port pair");
+}
+
+/// ffmpeg streams PCMU with its RTCP (an SR before the first RTP packet);
+/// `recv` counts that RTCP under ffmpeg's SSRC.
+fn ffmpeg_rtcp_to_recv(flag: &str) {
+    let d = scratch(&format!("ff-rtcp{flag}"));
+    let js = d.join("r.json");
+    let rx = LiveRecv::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        flag,
+        "--duration",
+        "30",
+        "--stats",
+        js.to_str().unwrap(),
+    ]);
+    let port = rx.addr.port();
+    // ffmpeg sends RTCP to port + 1 unless told `rtcpport`.
+    let url = if flag == "--rtcp-mux" {
+        format!("rtp://127.0.0.1:{port}?rtcpport={port}")
+    } else {
+        format!("rtp://127.0.0.1:{port}")
+    };
+    let st = external(
+        "ffmpeg",
+        &[
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=8000",
+            "-t",
+            "1",
+            "-ac",
+            "1",
+            "-c:a",
+            "pcm_mulaw",
+            "-f",
+            "rtp",
+            &url,
+        ],
+        Duration::from_secs(60),
+    );
+    assert!(st.success(), "ffmpeg failed to send");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(rx.terminate().code(), Some(0));
+    let j = read_json(&js);
+    let streams = j["streams"].as_array().unwrap();
+    assert_eq!(streams.len(), 1, "{j}");
+    let s = &streams[0];
+    assert!(s["packets"].as_u64().unwrap() > 0, "{s}");
+    assert!(s["rtcp_received"].as_u64().unwrap() >= 1, "{s}");
+}
+
+#[test]
+fn ffmpeg_rtcp_on_port_plus_one_is_counted() {
+    need!("ffmpeg");
+    ffmpeg_rtcp_to_recv("--rtcp");
+}
+
+#[test]
+fn ffmpeg_rtcp_muxed_is_counted() {
+    need!("ffmpeg");
+    ffmpeg_rtcp_to_recv("--rtcp-mux");
+}
+
+/// GStreamer's rtpbin receives `send --rtcp` and answers with receiver
+/// reports (to our RTCP port, the RTP port + 1): `send`'s stats show what
+/// they said. (ffmpeg as a receiver is not used: without an SDP its RTP
+/// input probes by reopening its port, and with one it sends its reports
+/// to the SDP's own address.)
+#[test]
+fn gstreamer_rtpbin_reports_reach_send() {
+    need!("gst-launch-1.0");
+    let d = scratch("gst-rtcp");
+    let js = d.join("s.json");
+    let ours = free_pair();
+    let theirs = free_pair();
+    let caps = "application/x-rtp,media=audio,clock-rate=8000,encoding-name=PCMU,payload=0";
+    let pipeline = format!(
+        "rtpbin name=rb udpsrc port={theirs} caps={caps} ! rb.recv_rtp_sink_0 \
+         udpsrc port={} ! rb.recv_rtcp_sink_0 \
+         rb.send_rtcp_src_0 ! udpsink host=127.0.0.1 port={} sync=false async=false \
+         rb. ! rtppcmudepay ! fakesink",
+        theirs + 1,
+        ours + 1
+    );
+    let mut gst = Command::new("gst-launch-1.0")
+        .arg("-q")
+        .args(pipeline.split_whitespace())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("gst-launch-1.0");
+    std::thread::sleep(Duration::from_millis(1000));
+    let o = run(&[
+        "send",
+        "--bind",
+        &format!("127.0.0.1:{ours}"),
+        "--to",
+        &format!("127.0.0.1:{theirs}"),
+        "--rtcp",
+        "--duration",
+        "5",
+        "--stats",
+        js.to_str().unwrap(),
+    ]);
+    let _ = gst.kill();
+    let _ = wait_bounded(&mut gst, Duration::from_secs(20));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    let s = &read_json(&js)["streams"][0];
+    assert!(
+        s["rtcp_received"].as_u64().unwrap() >= 1,
+        "no RR from rtpbin: {s}"
+    );
+    assert_eq!(s["remote_fraction_lost"], 0.0, "{s}");
+    // rtpbin starts counting after its probation: its figure may be off
+    // by a packet or two, never a real loss on loopback.
+    let lost = s["remote_cumulative_lost"].as_i64().expect("remote lost");
+    assert!((-2..=0).contains(&lost), "{s}");
+    assert!(s["remote_jitter_ms"].as_f64().is_some(), "{s}");
+    if let Some(rtt) = s["rtt_ms"].as_f64() {
+        assert!((0.0..1000.0).contains(&rtt), "{s}");
+    }
+}
