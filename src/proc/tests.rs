@@ -588,21 +588,21 @@ fn batched_calls_share_a_reading_but_never_run_early_or_reorder() {
 
 #[test]
 fn window_widens_over_cpu_budget_and_narrows_back() {
-    let mut w = Window::new(50_000);
+    let mut w = Window::new(50_000, 150_000);
     let (mut wall, mut cpu) = (w.since_wall, w.since_cpu);
     // 30 % of a core: widens step by step up to the cap
     for _ in 0..20 {
         wall += ADAPT_PERIOD_NS;
         cpu += ADAPT_PERIOD_NS * 3 / 10;
         w.update(wall, cpu);
-        assert!(w.cur >= 50_000 && w.cur <= 50_000 * MAX_WINDOW_FACTOR);
+        assert!(w.cur >= 50_000 && w.cur <= 150_000);
     }
-    assert_eq!(w.cur, 50_000 * MAX_WINDOW_FACTOR);
+    assert_eq!(w.cur, 150_000);
     // within budget but above half of it: unchanged
     wall += ADAPT_PERIOD_NS;
     cpu += ADAPT_PERIOD_NS * CPU_BUDGET_PERMILLE * 3 / 4 / 1000;
     w.update(wall, cpu);
-    assert_eq!(w.cur, 50_000 * MAX_WINDOW_FACTOR);
+    assert_eq!(w.cur, 150_000);
     // idle: back to the configured minimum, never below it
     for _ in 0..30 {
         wall += ADAPT_PERIOD_NS;
@@ -611,10 +611,21 @@ fn window_widens_over_cpu_budget_and_narrows_back() {
     }
     assert_eq!(w.cur, 50_000);
     // 0 (wake for every deadline) never widens
-    let mut z = Window::new(0);
+    let mut z = Window::new(0, 150_000);
     z.update(
         z.since_wall + ADAPT_PERIOD_NS,
         z.since_cpu + ADAPT_PERIOD_NS,
     );
     assert_eq!(z.cur, 0);
+    // the default (no max_wake_ns) never widens: round 1's bound holds
+    let d = ProcConfig::default();
+    let mut n = Window::new(d.min_wake_ns, d.max_wake_ns);
+    for _ in 0..10 {
+        let (wall, cpu) = (
+            n.since_wall + ADAPT_PERIOD_NS,
+            n.since_cpu + ADAPT_PERIOD_NS,
+        );
+        n.update(wall, cpu);
+        assert_eq!(n.cur, DEFAULT_MIN_WAKE_NS);
+    }
 }
