@@ -58,22 +58,24 @@
  * some VMs), so the worker takes at most one per window of 50 us:
  * deadlines closer together than that are served in one batch, each up to
  * ~50 us late, while an isolated deadline is served as soon as the kernel
- * wakes the worker. While the worker uses more than 12 % of a core (dense
- * deadlines, e.g. 10,000 channels at 20 ms), the window widens up to 3x
- * (150 us: calls up to ~150 us late) so that the worker stays a light
- * sleeper, and it narrows back when the load goes. Environment variables,
- * read by rtpproc_ctor() and by the rtpproc_get() call that starts the
- * singleton:
- *   RTPSYNTH_PROC_MIN_WAKE_NS   the window's starting (and smallest) size
- *                               in ns; it widens to at most 3x that (0:
- *                               wake for every deadline, never widened; at
- *                               most 1 ms);
+ * wakes the worker. Optionally (off by default), while the worker uses
+ * more than 12 % of a core (dense deadlines, e.g. 10,000 channels at
+ * 20 ms) the window widens up to RTPSYNTH_PROC_MAX_WAKE_NS so that the
+ * worker stays a light sleeper (calls then up to that late), and it
+ * narrows back when the load goes. Environment variables, read by
+ * rtpproc_ctor() and by the rtpproc_get() call that starts the singleton:
+ *   RTPSYNTH_PROC_MIN_WAKE_NS   the window in ns (default 50000; 0: wake
+ *                               for every deadline; at most 1 ms);
+ *   RTPSYNTH_PROC_MAX_WAKE_NS   the widest the window may grow under load,
+ *                               in ns (at most 1 ms); unset, 0 or not above
+ *                               the window: never widen (the default);
  *   RTPSYNTH_PROC_RT_PRIORITY   1..99: run the worker SCHED_FIFO at that
  *                               priority if the process may (CAP_SYS_NICE
  *                               or RLIMIT_RTPRIO); on a busy machine this is
  *                               what keeps the worker from being preempted
  *                               for milliseconds by other processes.
- * create, reschedule and close are O(log n) in the number of channels.
+ * create and close are O(1) amortised; a reschedule is O(1) for deadlines
+ * up to ~268 ms ahead, O(log n) in the number of channels beyond.
  *
  * Threads. All functions may be called from any thread, including from
  * callbacks, except rtpproc_dtor(), which must not race with other calls

@@ -2,21 +2,23 @@
 //! calls per-channel tasks at the CLOCK_MONOTONIC times they ask for.
 //!
 //! Design:
-//! - Channels live in a slot table; scheduled channels sit in a binary heap
-//!   of `(key, seq, slot)` entries with lazy deletion: closing a channel or
+//! - Channels live in a slot table; scheduled channels sit in a timer wheel
+//!   (`wheel.rs`, popping in exactly a binary heap's `(key, seq)` order) of
+//!   `(key, seq, slot)` entries with lazy deletion: closing a channel or
 //!   unscheduling it only clears the slot's `sched_seq`, and stale entries
-//!   are dropped when they reach the top or when the heap is compacted (it
+//!   are dropped when they come due or when the queue is compacted (it
 //!   is, whenever it fills its capacity, which is kept at twice the number
-//!   of open channels). Create, reschedule and close are O(log n).
+//!   of open channels). Reschedule is O(1) within the wheel's horizon.
 //! - The worker sleeps until the earliest key with an absolute-time futex
 //!   wait on CLOCK_MONOTONIC (timer slack 1 ns, a short EEVDF slice) and is
 //!   woken early only for new channels and shutdown. It takes at most one
 //!   timed wake-up per `min_wake_ns` (50 us by default): a timed wake-up
 //!   costs several microseconds of CPU (about 17 us in a Firecracker VM), so
 //!   dense deadlines are served in batches, each call at most ~50 us late,
-//!   instead of burning a core on wake-ups.
+//!   instead of burning a core on wake-ups (wider under load only if
+//!   `ProcConfig::max_wake_ns` asks for it).
 //! - A task returns its next run time. Its deadline never goes backwards
-//!   (`deadline = max(asked, previous deadline)`). The heap key is
+//!   (`deadline = max(asked, previous deadline)`). The queue key is
 //!   `max(deadline, now - CATCH_UP_WINDOW)`: lateness up to the window (a
 //!   slow task, a loaded machine) is caught up in strict deadline order, with
 //!   no deadline skipped or reordered; a task further behind (one that keeps
