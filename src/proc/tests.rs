@@ -629,3 +629,110 @@ fn window_widens_over_cpu_budget_and_narrows_back() {
         assert_eq!(n.cur, DEFAULT_MIN_WAKE_NS);
     }
 }
+
+#[test]
+fn create_close_storm_while_calls_are_due_keeps_order_and_closes() {
+    // 64 periodic channels at 1 ms, all due in the same few wheel ticks,
+    // while another thread creates and closes 1,000 channels whose
+    // deadlines land in the same ticks (closed inside a bucket, before or
+    // after coming due). The periodic ones keep every deadline in order and
+    // never run early; a closed channel is never called after its close.
+    let p = Arc::new(Proc::new().unwrap());
+    let base = monotonic_ns() + 20 * MS;
+    let mut logs = Vec::new();
+    let mut chans = Vec::new();
+    for i in 0..64u64 {
+        let log: Log = Arc::default();
+        let l2 = log.clone();
+        let ch = p
+            .create_channel(Box::new(move |now: u64, deadline: u64| {
+                l2.lock().push((now, deadline));
+                Ok(if deadline == 0 {
+                    base + i * 1000
+                } else {
+                    deadline + MS
+                })
+            }))
+            .unwrap();
+        logs.push(log);
+        chans.push(ch);
+    }
+    let storm_p = p.clone();
+    let storm = std::thread::spawn(move || {
+        let after_close = Arc::new(AtomicUsize::new(0));
+        for k in 0..1000u64 {
+            let closed = Arc::new(AtomicBool::new(false));
+            let c2 = closed.clone();
+            let ac = after_close.clone();
+            let ch = storm_p
+                .create_channel(Box::new(move |now: u64, _d: u64| {
+                    if c2.load(Ordering::SeqCst) {
+                        ac.fetch_add(1, Ordering::SeqCst);
+                    }
+                    // same ticks as the periodic channels, some already due
+                    Ok(now + (k % 3) * 20_000)
+                }))
+                .unwrap();
+            if k % 7 == 0 {
+                std::thread::sleep(Duration::from_micros(100));
+            }
+            assert_eq!(ch.close(), Ok(()));
+            closed.store(true, Ordering::SeqCst);
+        }
+        after_close.load(Ordering::SeqCst)
+    });
+    let called_after_close = storm.join().unwrap();
+    assert!(wait_for(
+        || logs.iter().all(|l| l.lock().len() >= 30),
+        10_000
+    ));
+    for ch in chans {
+        assert_eq!(ch.close(), Ok(()));
+    }
+    assert_eq!(called_after_close, 0, "a closed channel was called");
+    for (i, log) in logs.iter().enumerate() {
+        let l = log.lock();
+        assert_eq!(l[0].1, 0);
+        for (j, &(now, dl)) in l.iter().enumerate().skip(1) {
+            assert!(now >= dl, "ran early");
+            assert_eq!(dl, base + i as u64 * 1000 + (j as u64 - 1) * MS);
+        }
+    }
+    assert_eq!(p.open_channels(), 0);
+    assert!(p.heap_len() <= 2 * 64 + HEAP_SLACK + 2);
+}
+
+#[test]
+fn far_future_and_beyond_horizon_deadlines_run_in_order() {
+    // Deadlines beyond the wheel's ~268 ms horizon wait in its overflow
+    // heap; they still run in deadline order, never early.
+    let p = Proc::new().unwrap();
+    let log: Arc<Mutex<Vec<(u32, u64, u64)>>> = Arc::default();
+    let base = monotonic_ns();
+    let mut chans = Vec::new();
+    for i in 0..4u32 {
+        let l2 = log.clone();
+        // 400, 300, 600 and 290 ms ahead: past the horizon, out of order
+        let at = base + [400, 300, 600, 290][i as usize] * MS;
+        chans.push(
+            p.create_channel(Box::new(move |now: u64, dl: u64| {
+                if dl == 0 {
+                    return Ok(at);
+                }
+                l2.lock().push((i, now, dl));
+                Ok(0)
+            }))
+            .unwrap(),
+        );
+    }
+    assert!(wait_for(|| log.lock().len() == 4, 10_000));
+    let l = log.lock().clone();
+    let order: Vec<u32> = l.iter().map(|e| e.0).collect();
+    assert_eq!(order, vec![3, 1, 0, 2]);
+    for &(_, now, dl) in &l {
+        assert!(now >= dl);
+    }
+    for ch in chans {
+        assert_eq!(ch.close(), Ok(()));
+    }
+}
