@@ -25,6 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "rtpproc.h"
 
@@ -102,14 +108,28 @@ static uint64_t steady_cb(void *arg, uint64_t now, uint64_t deadline, int *err) 
     return next;
 }
 
-/* Reads the worker's CPU clock at two scheduled times. */
-struct probe { uint64_t t[2]; uint64_t cpu[2]; int n; atomic_int done; };
+/* Reads the worker's CPU time and context switches (getrusage of the
+ * worker thread: voluntary switches = sleeps = wake-ups) at two scheduled
+ * times. */
+struct probe {
+    uint64_t t[2];
+    uint64_t cpu[2];
+    uint64_t vcsw[2], icsw[2];
+    int n;
+    atomic_int done;
+};
 static uint64_t probe_cb(void *arg, uint64_t now, uint64_t deadline, int *err) {
     struct probe *p = arg;
     (void)now; (void)err;
     if (deadline == 0)
         return p->t[0];
-    p->cpu[p->n++] = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    p->cpu[p->n] = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ULL
+        + (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ULL;
+    p->vcsw[p->n] = (uint64_t)ru.ru_nvcsw;
+    p->icsw[p->n] = (uint64_t)ru.ru_nivcsw;
+    p->n++;
     if (p->n == 2) {
         atomic_store(&p->done, 1);
         return 0;
@@ -117,7 +137,12 @@ static uint64_t probe_cb(void *arg, uint64_t now, uint64_t deadline, int *err) {
     return p->t[1];
 }
 
-static void run_steady(int n, double seconds) {
+struct steady_res {
+    double p50, p99, max, cpu_pct, wakes_s, cpu_per_wake_us, calls_per_wake, icsw_s;
+    long long missed;
+};
+
+static void run_steady(int n, double seconds, struct steady_res *r, int print_create) {
     const uint64_t period = 20 * MS;
     struct rtpproc *p = rtpproc_ctor(NULL);
     struct steady *ch = calloc((size_t)n, sizeof(*ch));
@@ -161,16 +186,105 @@ static void run_steady(int n, double seconds) {
     rtpproc_chan_close(ph);
     for (int i = 0; i < n; i++)
         made += ch[i].calls;
-    double cpu_pct = 100.0 * (double)(pr.cpu[1] - pr.cpu[0]) / (double)(pr.t[1] - pr.t[0]);
-    printf("| %6d | %4.1f s | %9llu | %9llu | %6lld | %7.1f | %7.1f | %8.1f | %6.1f %% | %7.0f/s |\n",
-        n, seconds, (unsigned long long)made, (unsigned long long)expected,
-        (long long)expected - (long long)made,
-        hist_pct_us(50), hist_pct_us(99), (double)hist_max / 1000.0, cpu_pct,
-        (double)n / ((double)(c1 - c0) / 1e9));
-    fflush(stdout);
+    double span = (double)(pr.t[1] - pr.t[0]);
+    double wakes = (double)(pr.vcsw[1] - pr.vcsw[0]);
+    double cpu = (double)(pr.cpu[1] - pr.cpu[0]);
+    r->p50 = hist_pct_us(50);
+    r->p99 = hist_pct_us(99);
+    r->max = (double)hist_max / 1000.0;
+    r->cpu_pct = 100.0 * cpu / span;
+    r->wakes_s = wakes / (span / 1e9);
+    r->cpu_per_wake_us = wakes > 0 ? cpu / wakes / 1000.0 : 0;
+    r->calls_per_wake = wakes > 0 ? (double)n * (span / (double)period) / wakes : 0;
+    r->icsw_s = (double)(pr.icsw[1] - pr.icsw[0]) / (span / 1e9);
+    r->missed = (long long)expected - (long long)made;
+    if (print_create)
+        printf("(%d channels created in %.3f s: %.0f/s)\n", n, (double)(c1 - c0) / 1e9,
+            (double)n / ((double)(c1 - c0) / 1e9));
     rtpproc_dtor(p);
     free(ch);
     free(h);
+}
+
+/* ---------------- the bare loop: clock_nanosleep at a fixed rate ---------------- */
+
+struct bare_arg { uint64_t period; double seconds; double p50, p99, max, cpu_per_wake_us; };
+
+static void *bare_thread(void *arg) {
+    struct bare_arg *b = arg;
+    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    hist_reset();
+    uint64_t t = now_ns() + 10 * MS;
+    uint64_t end = t + (uint64_t)(b->seconds * 1e9);
+    uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), wakes = 0;
+    while (t < end) {
+        struct timespec ts = { (time_t)(t / 1000000000ULL), (long)(t % 1000000000ULL) };
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {}
+        uint64_t now = now_ns();
+        hist_add(now - t);
+        wakes++;
+        /* like the scheduler's calls, a late wake-up is caught up (each
+         * missed period counts, with its own lateness), so that one stall
+         * weighs the same in both histograms */
+        t += b->period;
+    }
+    uint64_t cpu1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    b->p50 = hist_pct_us(50);
+    b->p99 = hist_pct_us(99);
+    b->max = (double)hist_max / 1000.0;
+    b->cpu_per_wake_us = (double)(cpu1 - cpu0) / (double)wakes / 1000.0;
+    return NULL;
+}
+
+static void run_bare(uint64_t period, double seconds, struct bare_arg *b) {
+    pthread_t th;
+    b->period = period;
+    b->seconds = seconds;
+    if (pthread_create(&th, NULL, bare_thread, b) != 0) {
+        fprintf(stderr, "pthread_create failed\n");
+        exit(1);
+    }
+    pthread_join(th, NULL);
+}
+
+/* ---------------- contention: spinning processes at normal priority ---------------- */
+
+static pid_t spinners[64];
+static int nspinners;
+
+static void contend_start(int n) {
+    for (int i = 0; i < n && i < 64; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            volatile uint64_t x = 0;
+            for (;;)
+                x++;
+        }
+        if (pid > 0)
+            spinners[nspinners++] = pid;
+    }
+    sleep_ms(200); /* let the kernel see them as CPU consumers */
+}
+
+static void contend_stop(void) {
+    for (int i = 0; i < nspinners; i++) {
+        kill(spinners[i], SIGKILL);
+        waitpid(spinners[i], NULL, 0);
+    }
+    nspinners = 0;
+}
+
+static void steady_pair(const char *mode, int n, double seconds) {
+    struct steady_res r;
+    struct bare_arg b;
+    run_steady(n, seconds, &r, 0);
+    uint64_t bare_period = r.wakes_s > 0 ? (uint64_t)(1e9 / r.wakes_s) : 20 * MS;
+    run_bare(bare_period, seconds, &b);
+    printf("| %-9s | %6d | %6lld | %7.0f | %5.1f | %6.1f %% | %6.2f | %6.0f | %6.1f | %7.1f | %8.1f | %6.1f | %7.1f | %8.1f | %6.2f | %5.2fx |\n",
+        mode, n, r.missed, r.wakes_s, r.calls_per_wake, r.cpu_pct, r.cpu_per_wake_us, r.icsw_s,
+        r.p50, r.p99, r.max, b.p50, b.p99, b.max, b.cpu_per_wake_us,
+        b.p99 > 0 ? r.p99 / b.p99 : 0.0);
+    fflush(stdout);
 }
 
 /* ---------------- bulk (the original's profile) ---------------- */
@@ -275,11 +389,23 @@ int main(int argc, char **argv) {
     if (hist == NULL)
         return 1;
 
-    printf("## steady: channels at a 20 ms period\n\n");
-    printf("| chans  | run    | calls     | expected  | missed | p50 us  | p99 us  | max us   | worker CPU | creates   |\n");
-    printf("|--------|--------|-----------|-----------|--------|---------|---------|----------|------------|-----------|\n");
-    run_steady(1000, steady_s);
-    run_steady(10000, steady_s);
+    const char *ce = getenv("BENCH_CONTEND");
+    int contend = ce ? atoi(ce) : 0;
+    printf("## steady: channels at a 20 ms period, and a bare clock_nanosleep loop at the same wake rate\n\n");
+    printf("(sched: the scheduler's worker, read with getrusage(RUSAGE_THREAD) from a probe callback;\n"
+           " wakes = its voluntary context switches; bare: one thread sleeping with clock_nanosleep\n"
+           " TIMER_ABSTIME at the scheduler's measured wake rate; lateness = now - deadline;\n"
+           " contended: %d processes spinning at normal priority during both runs)\n\n", contend);
+    printf("| mode      | chans  | missed | wakes/s | calls/wake | CPU    | CPU/wake us | invol/s | p50 us | p99 us  | max us   | bare p50 | bare p99 | bare max | bare CPU/wake | p99/bare |\n");
+    printf("|-----------|--------|--------|---------|------------|--------|-------------|---------|--------|---------|----------|----------|----------|----------|---------------|----------|\n");
+    steady_pair("base", 1000, steady_s);
+    steady_pair("base", 10000, steady_s);
+    if (contend > 0) {
+        contend_start(contend);
+        steady_pair("+spinners", 1000, steady_s);
+        steady_pair("+spinners", 10000, steady_s);
+        contend_stop();
+    }
 
     printf("\n## bulk: the original's profile (periods 0.2-1 ms, 8-20 calls)\n\n");
     printf("(median of three runs by skew; the last column has the three skews)\n\n");

@@ -14,8 +14,12 @@
  * the worker thread until rtpproc_chan_close() of the channel returns.
  *  - The first call happens before rtpproc_create_channel() returns, with
  *    deadline_ns == 0. Later calls may run before it returns too.
- *  - now_ns is CLOCK_MONOTONIC read just before the call; every call has
- *    now_ns >= deadline_ns.
+ *  - now_ns is a CLOCK_MONOTONIC reading taken after the call became due;
+ *    every call has now_ns >= deadline_ns (no call ever runs early), and
+ *    now_ns never goes backwards from one call to the next. Calls due at
+ *    the same wake-up share one reading (at most 32 calls per reading), so
+ *    now_ns may trail the true time by what the earlier callbacks of the
+ *    same batch took to run.
  *  - The return value is the next time to run (CLOCK_MONOTONIC ns).
  *    `base + period` with `base = deadline_ns ? deadline_ns : now_ns` keeps
  *    a period without drift. Returning 0 stops the channel for good: it is
@@ -51,19 +55,27 @@
  * later) for a short 100 us scheduling slice so that its wake-ups preempt
  * batch work sooner (best effort, unprivileged; policy and nice value are
  * kept). A timed wake-up costs several microseconds of CPU (much more in
- * some VMs), so the worker takes at most one per 50 us: deadlines closer
- * together than that are served in one batch, each up to ~50 us late,
- * while an isolated deadline is served as soon as the kernel wakes the
- * worker. Environment variables, read by rtpproc_ctor() and by the
- * rtpproc_get() call that starts the singleton:
- *   RTPSYNTH_PROC_MIN_WAKE_NS   that interval in ns (0: wake for every
- *                               deadline; at most 1 ms);
+ * some VMs), so the worker takes at most one per window of 50 us:
+ * deadlines closer together than that are served in one batch, each up to
+ * ~50 us late, while an isolated deadline is served as soon as the kernel
+ * wakes the worker. Optionally (off by default), while the worker uses
+ * more than 12 % of a core (dense deadlines, e.g. 10,000 channels at
+ * 20 ms) the window widens up to RTPSYNTH_PROC_MAX_WAKE_NS so that the
+ * worker stays a light sleeper (calls then up to that late), and it
+ * narrows back when the load goes. Environment variables, read by
+ * rtpproc_ctor() and by the rtpproc_get() call that starts the singleton:
+ *   RTPSYNTH_PROC_MIN_WAKE_NS   the window in ns (default 50000; 0: wake
+ *                               for every deadline; at most 1 ms);
+ *   RTPSYNTH_PROC_MAX_WAKE_NS   the widest the window may grow under load,
+ *                               in ns (at most 1 ms); unset, 0 or not above
+ *                               the window: never widen (the default);
  *   RTPSYNTH_PROC_RT_PRIORITY   1..99: run the worker SCHED_FIFO at that
  *                               priority if the process may (CAP_SYS_NICE
  *                               or RLIMIT_RTPRIO); on a busy machine this is
  *                               what keeps the worker from being preempted
  *                               for milliseconds by other processes.
- * create, reschedule and close are O(log n) in the number of channels.
+ * create and close are O(1) amortised; a reschedule is O(1) for deadlines
+ * up to ~268 ms ahead, O(log n) in the number of channels beyond.
  *
  * Threads. All functions may be called from any thread, including from
  * callbacks, except rtpproc_dtor(), which must not race with other calls

@@ -72,7 +72,8 @@ fn close_result(r: Result<(), TaskError>) -> c_int {
 }
 
 /// The scheduler settings from the environment (documented in rtpproc.h):
-/// `RTPSYNTH_PROC_MIN_WAKE_NS` (decimal ns, capped at 1 ms) and
+/// `RTPSYNTH_PROC_MIN_WAKE_NS` and `RTPSYNTH_PROC_MAX_WAKE_NS` (decimal
+/// ns, capped at 1 ms) and
 /// `RTPSYNTH_PROC_RT_PRIORITY` (1..=99). Unset or unparsable: defaults.
 fn config_from_env() -> ProcConfig {
     let num = |name: &str| -> Option<u64> {
@@ -81,6 +82,9 @@ fn config_from_env() -> ProcConfig {
     let mut c = ProcConfig::default();
     if let Some(v) = num("RTPSYNTH_PROC_MIN_WAKE_NS") {
         c.min_wake_ns = v.min(crate::proc::MAX_MIN_WAKE_NS);
+    }
+    if let Some(v) = num("RTPSYNTH_PROC_MAX_WAKE_NS") {
+        c.max_wake_ns = v.min(crate::proc::MAX_MIN_WAKE_NS);
     }
     c.rt_priority = num("RTPSYNTH_PROC_RT_PRIORITY")
         .filter(|p| (1..=99).contains(p))

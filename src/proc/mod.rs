@@ -2,21 +2,23 @@
 //! calls per-channel tasks at the CLOCK_MONOTONIC times they ask for.
 //!
 //! Design:
-//! - Channels live in a slot table; scheduled channels sit in a binary heap
-//!   of `(key, seq, slot)` entries with lazy deletion: closing a channel or
+//! - Channels live in a slot table; scheduled channels sit in a timer wheel
+//!   (`wheel.rs`, popping in exactly a binary heap's `(key, seq)` order) of
+//!   `(key, seq, slot)` entries with lazy deletion: closing a channel or
 //!   unscheduling it only clears the slot's `sched_seq`, and stale entries
-//!   are dropped when they reach the top or when the heap is compacted (it
+//!   are dropped when they come due or when the queue is compacted (it
 //!   is, whenever it fills its capacity, which is kept at twice the number
-//!   of open channels). Create, reschedule and close are O(log n).
+//!   of open channels). Reschedule is O(1) within the wheel's horizon.
 //! - The worker sleeps until the earliest key with an absolute-time futex
 //!   wait on CLOCK_MONOTONIC (timer slack 1 ns, a short EEVDF slice) and is
 //!   woken early only for new channels and shutdown. It takes at most one
 //!   timed wake-up per `min_wake_ns` (50 us by default): a timed wake-up
 //!   costs several microseconds of CPU (about 17 us in a Firecracker VM), so
 //!   dense deadlines are served in batches, each call at most ~50 us late,
-//!   instead of burning a core on wake-ups.
+//!   instead of burning a core on wake-ups (wider under load only if
+//!   `ProcConfig::max_wake_ns` asks for it).
 //! - A task returns its next run time. Its deadline never goes backwards
-//!   (`deadline = max(asked, previous deadline)`). The heap key is
+//!   (`deadline = max(asked, previous deadline)`). The queue key is
 //!   `max(deadline, now - CATCH_UP_WINDOW)`: lateness up to the window (a
 //!   slow task, a loaded machine) is caught up in strict deadline order, with
 //!   no deadline skipped or reordered; a task further behind (one that keeps
@@ -35,10 +37,10 @@
 //!   exited, closes are done locally.
 
 mod sys;
+mod wheel;
 
 use std::cell::Cell;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -85,6 +87,13 @@ pub struct ProcConfig {
     /// closer together are served in one batch); capped at
     /// `MAX_MIN_WAKE_NS`.
     pub min_wake_ns: u64,
+    /// Coalescing under load: while the worker uses more than
+    /// `CPU_BUDGET_PERMILLE` of a core, the minimum time between timed
+    /// wake-ups widens step by step from `min_wake_ns` up to this (capped
+    /// at `MAX_MIN_WAKE_NS`), and narrows back when the load goes. Calls
+    /// are then up to this late. 0 (the default), or any value not above
+    /// `min_wake_ns`: never widen, calls stay within `min_wake_ns`.
+    pub max_wake_ns: u64,
     /// SCHED_FIFO priority (1..=99) for the worker, best effort; `None`
     /// (or a value out of range) keeps the normal policy.
     pub rt_priority: Option<u8>,
@@ -94,6 +103,7 @@ impl Default for ProcConfig {
     fn default() -> Self {
         ProcConfig {
             min_wake_ns: DEFAULT_MIN_WAKE_NS,
+            max_wake_ns: 0,
             rt_priority: None,
         }
     }
@@ -172,12 +182,7 @@ impl Slot {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
-struct Entry {
-    key: u64,
-    seq: u64,
-    slot: u32,
-}
+use wheel::{Entry, Wheel};
 
 /// Everything the worker schedules. Locked by the worker (uncontended)
 /// except while a task runs or the worker sleeps; other threads lock it only
@@ -185,7 +190,7 @@ struct Entry {
 struct State {
     slots: Vec<Slot>,
     free: Vec<u32>,
-    heap: BinaryHeap<Reverse<Entry>>,
+    timers: Wheel,
     next_seq: u64,
     open: usize,
     calls: u64,
@@ -209,7 +214,7 @@ impl State {
         State {
             slots: Vec::new(),
             free: Vec::new(),
-            heap: BinaryHeap::new(),
+            timers: Wheel::new(),
             next_seq: 1,
             open: 0,
             calls: 0,
@@ -224,10 +229,7 @@ impl State {
             return Err((Error::NoMemory, task));
         }
         let heap_want = 2 * (self.open + 1) + HEAP_SLACK;
-        let reserved = self
-            .heap
-            .try_reserve(heap_want.saturating_sub(self.heap.len()))
-            .is_ok()
+        let reserved = self.timers.reserve(heap_want).is_ok()
             && self
                 .free
                 .try_reserve(nslots.saturating_sub(self.free.len()))
@@ -268,14 +270,14 @@ impl State {
         let s = &mut self.slots[idx as usize];
         s.sched_seq = seq;
         s.phase = Phase::Scheduled;
-        if self.heap.len() == self.heap.capacity() {
+        if self.timers.len() == self.timers.capacity() {
             self.compact();
         }
-        self.heap.push(Reverse(Entry {
+        self.timers.push(Entry {
             key,
             seq,
             slot: idx,
-        }));
+        });
     }
 
     fn is_live(&self, e: &Entry) -> bool {
@@ -286,7 +288,7 @@ impl State {
     /// Drop the stale entries of the heap.
     fn compact(&mut self) {
         let slots = &self.slots;
-        self.heap.retain(|Reverse(e)| {
+        self.timers.retain(|e| {
             let s = &slots[e.slot as usize];
             s.phase == Phase::Scheduled && s.sched_seq == e.seq
         });
@@ -294,11 +296,11 @@ impl State {
 
     /// The earliest live entry (stale ones on top are discarded).
     fn peek_live(&mut self) -> Option<Entry> {
-        while let Some(&Reverse(e)) = self.heap.peek() {
+        while let Some(e) = self.timers.peek() {
             if self.is_live(&e) {
                 return Some(e);
             }
-            self.heap.pop();
+            self.timers.pop();
         }
         None
     }
@@ -493,9 +495,76 @@ fn serve(inner: &Inner, g: &mut MutexGuard<'_, State>, batch: VecDeque<Request>)
     }
 }
 
+/// At most this many consecutive calls share one clock reading (bounds how
+/// stale `now` can get behind slow callbacks of the same batch).
+pub const BATCH_CALLS: u32 = 32;
+
+/// The worker's CPU budget, in thousandths of a core: above it, the
+/// coalescing window widens (see `Window`).
+pub const CPU_BUDGET_PERMILLE: u64 = 120;
+/// How often the worker checks its CPU use.
+const ADAPT_PERIOD_NS: u64 = 100_000_000;
+
+/// The coalescing window: the minimum time between two timed wake-ups.
+/// It starts at `min_wake_ns`; while the worker uses more than its CPU
+/// budget (dense deadlines: every wake-up costs several microseconds, see
+/// the module comment) it widens step by step up to `max_wake_ns` (if that
+/// is above `min_wake_ns`; off by default), and narrows back when the load
+/// goes. A worker that stays a
+/// light sleeper keeps its wake-up latency when other processes compete
+/// for the CPU, which is worth more than the window's extra lateness.
+struct Window {
+    min: u64,
+    max: u64,
+    cur: u64,
+    since_wall: u64,
+    since_cpu: u64,
+}
+
+impl Window {
+    fn new(min_wake_ns: u64, max_wake_ns: u64) -> Window {
+        let min = min_wake_ns.min(MAX_MIN_WAKE_NS);
+        Window {
+            min,
+            max: max_wake_ns.clamp(min, MAX_MIN_WAKE_NS.max(min)),
+            cur: min,
+            since_wall: monotonic_ns(),
+            since_cpu: sys::thread_cpu_ns(),
+        }
+    }
+
+    /// Called after each timed wake-up with the wake-up time.
+    fn adapt(&mut self, now: u64) {
+        let wall = now.saturating_sub(self.since_wall);
+        if self.min == 0 || self.max <= self.min || wall < ADAPT_PERIOD_NS {
+            return;
+        }
+        self.update(now, sys::thread_cpu_ns());
+    }
+
+    /// One adaptation step from the wall and CPU clocks' readings.
+    fn update(&mut self, now: u64, cpu_now: u64) {
+        let wall = now.saturating_sub(self.since_wall).max(1);
+        let used = cpu_now.saturating_sub(self.since_cpu).saturating_mul(1000) / wall;
+        if used > CPU_BUDGET_PERMILLE {
+            self.cur = (self.cur + self.cur / 4).min(self.max);
+        } else if used < CPU_BUDGET_PERMILLE / 2 {
+            self.cur = (self.cur - self.cur / 5).max(self.min);
+        }
+        self.since_wall = now;
+        self.since_cpu = cpu_now;
+    }
+}
+
 fn worker_loop(inner: &Inner) {
     let mut g = inner.state.lock();
     let mut woke_at = 0u64;
+    let mut window = Window::new(inner.config.min_wake_ns, inner.config.max_wake_ns);
+    // One clock reading serves the calls due at it: a wake-up reads the
+    // clock once, runs everything due by then (in deadline order) and reads
+    // it again only to look for more before sleeping.
+    let mut batch_now: Option<u64> = None;
+    let mut batch_left = 0u32;
     loop {
         if inner.shutdown.load(Ordering::SeqCst) {
             return;
@@ -514,20 +583,34 @@ fn worker_loop(inner: &Inner) {
                 let batch = std::mem::take(&mut q.queue);
                 drop(q);
                 serve(inner, &mut g, batch);
+                batch_now = None;
                 continue;
             }
         }
         let next = g.peek_live();
-        let now = monotonic_ns();
+        let now = match batch_now {
+            Some(t) if batch_left > 0 => t,
+            _ => {
+                batch_left = BATCH_CALLS;
+                monotonic_ns()
+            }
+        };
         match next {
             Some(e) if e.key <= now => {
-                g.heap.pop();
+                batch_now = Some(now);
+                batch_left -= 1;
+                g.timers.pop();
                 let s = &mut g.slots[e.slot as usize];
                 s.sched_seq = 0;
                 s.phase = Phase::Idle;
                 let deadline = s.deadline;
-                // `now` was read after the entry became due: no second read.
+                // `now` was read after the entry became due.
                 run_call(inner, &mut g, e.slot, deadline, Some(now));
+            }
+            _ if batch_now.is_some() => {
+                // Nothing more due by the batch's reading: read the clock
+                // again before deciding to sleep.
+                batch_now = None;
             }
             next => {
                 let token = inner.wake.prepare();
@@ -537,14 +620,16 @@ fn worker_loop(inner: &Inner) {
                     inner.wake.cancel();
                     continue;
                 }
-                // At most one timed wake-up per `min_wake_ns`: deadlines
-                // closer together than that are served in one batch.
-                let min_wake = inner.config.min_wake_ns.min(MAX_MIN_WAKE_NS);
-                let until = next.map(|e| e.key.max(woke_at.saturating_add(min_wake)));
+                // At most one timed wake-up per window: deadlines closer
+                // together than that are served in one batch.
+                let until = next.map(|e| e.key.max(woke_at.saturating_add(window.cur)));
                 MutexGuard::unlocked(&mut g, || {
                     inner.wake.sleep_until(token, until);
                     woke_at = monotonic_ns();
                 });
+                window.adapt(woke_at);
+                batch_now = Some(woke_at);
+                batch_left = BATCH_CALLS;
             }
         }
     }
@@ -585,7 +670,7 @@ fn worker_main(inner: Arc<Inner>) {
                 }
             }
         }
-        st.heap.clear();
+        st.timers.clear();
         for s in st.slots.iter_mut() {
             if matches!(s.phase, Phase::Scheduled | Phase::Running) {
                 s.phase = Phase::Idle;
@@ -727,7 +812,7 @@ impl Proc {
     /// Entries held by the timer heap, stale ones included (for tests).
     #[cfg(test)]
     fn heap_len(&self) -> usize {
-        self.inner.state.lock().heap.len()
+        self.inner.state.lock().timers.len()
     }
 }
 

@@ -113,6 +113,22 @@ fn futex_wake(word: &AtomicU32) {
     }
 }
 
+/// CPU time the calling thread has used, in ns (0 if it cannot be read).
+pub(crate) fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into `ts`, a live local.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if r != 0 {
+        return 0;
+    }
+    (ts.tv_sec as u64)
+        .saturating_mul(NS_PER_SEC)
+        .saturating_add(ts.tv_nsec as u64)
+}
+
 /// Set the calling thread's timer slack to 1 ns (the default 50 us would
 /// make every timed wake-up up to 50 us late).
 pub(crate) fn set_min_timer_slack() {

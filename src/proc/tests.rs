@@ -534,3 +534,205 @@ fn errors_describe_themselves() {
     );
     assert_eq!(TaskError::Panicked.to_string(), "task panicked");
 }
+
+/// Dense deadlines are served in batches that share one clock reading: no
+/// call runs before its deadline, the readings never go backwards across
+/// calls, deadlines run in global order and each channel's in its own
+/// order, and no more than `BATCH_CALLS` consecutive calls share a reading.
+#[test]
+fn batched_calls_share_a_reading_but_never_run_early_or_reorder() {
+    const N: usize = 64;
+    const CALLS: usize = 20;
+    let p = Proc::new().unwrap();
+    let glog: Arc<Mutex<Vec<(usize, u64, u64)>>> = Arc::default();
+    let t0 = monotonic_ns() + 50 * MS;
+    let mut chans = Vec::new();
+    for i in 0..N {
+        let glog = glog.clone();
+        let mut n = 0usize;
+        // 64 channels, deadlines 1 us apart: a whole period fits one wake-up.
+        let start = t0 + i as u64 * 1_000;
+        chans.push(
+            p.create_channel(Box::new(move |now: u64, deadline: u64| {
+                if deadline == 0 {
+                    return Ok(start);
+                }
+                glog.lock().push((i, now, deadline));
+                n += 1;
+                Ok(if n >= CALLS { 0 } else { deadline + 2 * MS })
+            }))
+            .unwrap(),
+        );
+    }
+    assert!(wait_for(|| glog.lock().len() >= N * CALLS, 20_000));
+    for c in chans {
+        assert_eq!(c.close(), Ok(()));
+    }
+    let l = glog.lock().clone();
+    assert_eq!(l.len(), N * CALLS);
+    let mut last_dl = vec![0u64; N];
+    let mut shared = 1u32;
+    for (k, &(ch, now, dl)) in l.iter().enumerate() {
+        assert!(now >= dl, "call ran before its deadline");
+        assert!(dl > last_dl[ch], "a channel's calls were reordered");
+        last_dl[ch] = dl;
+        if k > 0 {
+            let (_, pnow, pdl) = l[k - 1];
+            assert!(now >= pnow, "clock readings went backwards");
+            assert!(dl >= pdl, "deadlines out of global order");
+            shared = if now == pnow { shared + 1 } else { 1 };
+            assert!(shared <= BATCH_CALLS, "a reading shared by too many calls");
+        }
+    }
+}
+
+#[test]
+fn window_widens_over_cpu_budget_and_narrows_back() {
+    let mut w = Window::new(50_000, 150_000);
+    let (mut wall, mut cpu) = (w.since_wall, w.since_cpu);
+    // 30 % of a core: widens step by step up to the cap
+    for _ in 0..20 {
+        wall += ADAPT_PERIOD_NS;
+        cpu += ADAPT_PERIOD_NS * 3 / 10;
+        w.update(wall, cpu);
+        assert!(w.cur >= 50_000 && w.cur <= 150_000);
+    }
+    assert_eq!(w.cur, 150_000);
+    // within budget but above half of it: unchanged
+    wall += ADAPT_PERIOD_NS;
+    cpu += ADAPT_PERIOD_NS * CPU_BUDGET_PERMILLE * 3 / 4 / 1000;
+    w.update(wall, cpu);
+    assert_eq!(w.cur, 150_000);
+    // idle: back to the configured minimum, never below it
+    for _ in 0..30 {
+        wall += ADAPT_PERIOD_NS;
+        cpu += ADAPT_PERIOD_NS / 100;
+        w.update(wall, cpu);
+    }
+    assert_eq!(w.cur, 50_000);
+    // 0 (wake for every deadline) never widens
+    let mut z = Window::new(0, 150_000);
+    z.update(
+        z.since_wall + ADAPT_PERIOD_NS,
+        z.since_cpu + ADAPT_PERIOD_NS,
+    );
+    assert_eq!(z.cur, 0);
+    // the default (no max_wake_ns) never widens: round 1's bound holds
+    let d = ProcConfig::default();
+    let mut n = Window::new(d.min_wake_ns, d.max_wake_ns);
+    for _ in 0..10 {
+        let (wall, cpu) = (
+            n.since_wall + ADAPT_PERIOD_NS,
+            n.since_cpu + ADAPT_PERIOD_NS,
+        );
+        n.update(wall, cpu);
+        assert_eq!(n.cur, DEFAULT_MIN_WAKE_NS);
+    }
+}
+
+#[test]
+fn create_close_storm_while_calls_are_due_keeps_order_and_closes() {
+    // 64 periodic channels at 1 ms, all due in the same few wheel ticks,
+    // while another thread creates and closes 1,000 channels whose
+    // deadlines land in the same ticks (closed inside a bucket, before or
+    // after coming due). The periodic ones keep every deadline in order and
+    // never run early; a closed channel is never called after its close.
+    let p = Arc::new(Proc::new().unwrap());
+    let base = monotonic_ns() + 20 * MS;
+    let mut logs = Vec::new();
+    let mut chans = Vec::new();
+    for i in 0..64u64 {
+        let log: Log = Arc::default();
+        let l2 = log.clone();
+        let ch = p
+            .create_channel(Box::new(move |now: u64, deadline: u64| {
+                l2.lock().push((now, deadline));
+                Ok(if deadline == 0 {
+                    base + i * 1000
+                } else {
+                    deadline + MS
+                })
+            }))
+            .unwrap();
+        logs.push(log);
+        chans.push(ch);
+    }
+    let storm_p = p.clone();
+    let storm = std::thread::spawn(move || {
+        let after_close = Arc::new(AtomicUsize::new(0));
+        for k in 0..1000u64 {
+            let closed = Arc::new(AtomicBool::new(false));
+            let c2 = closed.clone();
+            let ac = after_close.clone();
+            let ch = storm_p
+                .create_channel(Box::new(move |now: u64, _d: u64| {
+                    if c2.load(Ordering::SeqCst) {
+                        ac.fetch_add(1, Ordering::SeqCst);
+                    }
+                    // same ticks as the periodic channels, some already due
+                    Ok(now + (k % 3) * 20_000)
+                }))
+                .unwrap();
+            if k % 7 == 0 {
+                std::thread::sleep(Duration::from_micros(100));
+            }
+            assert_eq!(ch.close(), Ok(()));
+            closed.store(true, Ordering::SeqCst);
+        }
+        after_close.load(Ordering::SeqCst)
+    });
+    let called_after_close = storm.join().unwrap();
+    assert!(wait_for(
+        || logs.iter().all(|l| l.lock().len() >= 30),
+        10_000
+    ));
+    for ch in chans {
+        assert_eq!(ch.close(), Ok(()));
+    }
+    assert_eq!(called_after_close, 0, "a closed channel was called");
+    for (i, log) in logs.iter().enumerate() {
+        let l = log.lock();
+        assert_eq!(l[0].1, 0);
+        for (j, &(now, dl)) in l.iter().enumerate().skip(1) {
+            assert!(now >= dl, "ran early");
+            assert_eq!(dl, base + i as u64 * 1000 + (j as u64 - 1) * MS);
+        }
+    }
+    assert_eq!(p.open_channels(), 0);
+    assert!(p.heap_len() <= 2 * 64 + HEAP_SLACK + 2);
+}
+
+#[test]
+fn far_future_and_beyond_horizon_deadlines_run_in_order() {
+    // Deadlines beyond the wheel's ~268 ms horizon wait in its overflow
+    // heap; they still run in deadline order, never early.
+    let p = Proc::new().unwrap();
+    let log: Arc<Mutex<Vec<(u32, u64, u64)>>> = Arc::default();
+    let base = monotonic_ns();
+    let mut chans = Vec::new();
+    for i in 0..4u32 {
+        let l2 = log.clone();
+        // 400, 300, 600 and 290 ms ahead: past the horizon, out of order
+        let at = base + [400, 300, 600, 290][i as usize] * MS;
+        chans.push(
+            p.create_channel(Box::new(move |now: u64, dl: u64| {
+                if dl == 0 {
+                    return Ok(at);
+                }
+                l2.lock().push((i, now, dl));
+                Ok(0)
+            }))
+            .unwrap(),
+        );
+    }
+    assert!(wait_for(|| log.lock().len() == 4, 10_000));
+    let l = log.lock().clone();
+    let order: Vec<u32> = l.iter().map(|e| e.0).collect();
+    assert_eq!(order, vec![3, 1, 0, 2]);
+    for &(_, now, dl) in &l {
+        assert!(now >= dl);
+    }
+    for ch in chans {
+        assert_eq!(ch.close(), Ok(()));
+    }
+}
