@@ -6,8 +6,10 @@
  * rtpsynth-rs: a Rust implementation of librtpsynth. BSD-2-Clause.
  *
  * Model
- *  - A server (rtpsrv_ctor) owns one worker thread. Each channel
- *    (rtpsrv_create_channel) is one bound, non-blocking UDP socket.
+ *  - A server (rtpsrv_ctor) owns one worker thread; rtpsrv_ctor_cfg makes
+ *    a server with several (see there). Each channel
+ *    (rtpsrv_create_channel) is one bound, non-blocking UDP socket, served
+ *    by one worker for its whole life. Everything below holds per worker.
  *  - Receive: as soon as a channel's socket is readable the worker reads
  *    the datagrams (recvmmsg, up to 64 per channel per round) and calls
  *    pkt_in(arg, pkt, len, from, fromlen, rtime_ns) for each, in arrival
@@ -130,6 +132,62 @@ struct rtpsrv_chan_stats {
  * descriptor for epoll/eventfd), -EAGAIN (no thread).
  */
 struct rtpsrv *rtpsrv_ctor(unsigned int tick_hz, int *err);
+
+/*
+ * A server with several worker threads: to move more packets than one
+ * core can.
+ */
+#define RTPSRV_BACKEND_AUTO  0  /* the best available: epoll in this build */
+#define RTPSRV_BACKEND_EPOLL 1
+#define RTPSRV_BACKEND_URING 2  /* io_uring: not in this build (-EOPNOTSUPP) */
+#define RTPSRV_MAX_WORKERS   256
+
+struct rtpsrv_cfg {
+    size_t size;            /* sizeof(struct rtpsrv_cfg), so the struct can grow */
+    unsigned int tick_hz;   /* 0: 200; as rtpsrv_ctor's */
+    unsigned int workers;   /* 0: 1; channels are spread over the workers */
+    int backend;            /* RTPSRV_BACKEND_AUTO 0, _EPOLL 1, _URING 2 */
+};
+
+/*
+ * Start a server with `cfg->workers` worker threads (NULL cfg: one worker,
+ * 200 Hz, AUTO: the same as rtpsrv_ctor(0, err)). Each worker has its own
+ * epoll set, wake-up eventfd and 4.2 MB receive batch, all allocated here.
+ * A new channel goes to the worker with the fewest open channels and stays
+ * there: its pkt_in (and rtcp_in, on_event) always run on that worker's
+ * thread, in order. The two channels of rtpsrv_create_pair share one
+ * worker. Different channels' callbacks may run at the same time on
+ * different threads: a pkt_in shared by several channels must be
+ * thread-safe when workers > 1.
+ *
+ * With several workers, "the worker" in this header means the channel's
+ * worker, with these server-wide rules:
+ *  - rtpsrv_shutdown stops every worker. From outside the callbacks it
+ *    returns when none runs; from inside a callback it returns at once
+ *    and each worker stops when its running callback returns (waiting
+ *    there could wait for a worker that waits for this one).
+ *  - rtpsrv_chan_drain from inside any callback of the server is
+ *    -EDEADLK (unless the queue is already empty), also for a channel of
+ *    another worker: two callbacks draining each other's channels would
+ *    wait for each other.
+ *  - rtpsrv_chan_close from inside a callback, on a channel of another
+ *    worker, waits for that channel's running callback, as from any other
+ *    thread: two callbacks on different workers closing each other's
+ *    channels at the same moment would wait for each other. Keep channels
+ *    that close each other on one worker (a pair), or close from outside
+ *    the callbacks.
+ *  - A worker that fails (a bug: a panic caught in the library, epoll
+ *    failing) shuts the whole server down.
+ *
+ * Backends: this build has epoll only. AUTO chooses it; URING, asked for
+ * by name, is -EOPNOTSUPP (what the contract gives for a backend the
+ * kernel does not offer; an io_uring backend would come as an addition).
+ *
+ * Errors: -EINVAL (cfg->size smaller than a size_t, workers above
+ * RTPSRV_MAX_WORKERS, unknown backend), -EOPNOTSUPP (backend URING),
+ * and rtpsrv_ctor's errors.
+ */
+struct rtpsrv *rtpsrv_ctor_cfg(const struct rtpsrv_cfg *cfg, int *err);
 
 /*
  * Open a channel: a UDP socket bound as `cfg` says, delivering to

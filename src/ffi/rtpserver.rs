@@ -11,8 +11,8 @@ use super::handle::{
 };
 use super::EPANIC;
 use crate::server::{
-    ChanConfig, ChanOptions, Channel, Error, EventCb, Family, Latch, PktIn, RawAddr, Server,
-    StreamEvent, TcpMode, MAX_DATAGRAM,
+    Backend, ChanConfig, ChanOptions, Channel, Error, EventCb, Family, Latch, PktIn, RawAddr,
+    Server, ServerConfig, StreamEvent, TcpMode, MAX_DATAGRAM,
 };
 
 /// The one place where the server's errors become negative errno values.
@@ -103,6 +103,21 @@ pub struct rtpsrv_chan_stats {
     pub tx_bytes: u64,
     pub tx_queue_full: u64,
     pub tx_errors: u64,
+}
+
+/// `RTPSRV_BACKEND_*`.
+pub const RTPSRV_BACKEND_AUTO: c_int = 0;
+pub const RTPSRV_BACKEND_EPOLL: c_int = 1;
+pub const RTPSRV_BACKEND_URING: c_int = 2;
+
+/// `struct rtpsrv_cfg` (versioned by `size`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct rtpsrv_cfg {
+    pub size: usize,
+    pub tick_hz: c_uint,
+    pub workers: c_uint,
+    pub backend: c_int,
 }
 
 /// `RTPSRV_LATCH_*`.
@@ -389,6 +404,36 @@ fn c_str<'a>(p: *const c_char) -> Result<Option<&'a str>, c_int> {
 #[no_mangle]
 pub unsafe extern "C" fn rtpsrv_ctor(tick_hz: c_uint, err: *mut c_int) -> *mut rtpsrv {
     ffi_ctor!(err, { Server::new(tick_hz).map_err(errno) })
+}
+
+/// Start a server as `cfg` says (NULL: the defaults); see rtpserver.h.
+///
+/// # Safety
+/// `cfg` is NULL or readable for its `size` bytes; `err` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rtpsrv_ctor_cfg(cfg: *const rtpsrv_cfg, err: *mut c_int) -> *mut rtpsrv {
+    ffi_ctor!(err, {
+        let c = if cfg.is_null() {
+            ServerConfig::default()
+        } else {
+            // SAFETY: non-NULL `cfg` is readable for its `size` (the contract).
+            let Some(c) = (unsafe { read_sized(cfg) }) else {
+                return Err(-libc::EINVAL);
+            };
+            let backend = match c.backend {
+                RTPSRV_BACKEND_AUTO => Backend::Auto,
+                RTPSRV_BACKEND_EPOLL => Backend::Epoll,
+                RTPSRV_BACKEND_URING => Backend::Uring,
+                _ => return Err(-libc::EINVAL),
+            };
+            ServerConfig {
+                tick_hz: c.tick_hz,
+                workers: c.workers,
+                backend,
+            }
+        };
+        Server::with_config(&c).map_err(errno)
+    })
 }
 
 /// Open a channel; see rtpserver.h.

@@ -51,7 +51,7 @@ impl fmt::Display for Error {
             Error::NoMemory => f.write_str("out of memory"),
             Error::AddrInUse => f.write_str("address in use"),
             Error::NotConnected => f.write_str("not connected"),
-            Error::NotSupported => f.write_str("not supported by this channel"),
+            Error::NotSupported => f.write_str("operation not supported"),
             Error::Os(e) => write!(f, "{}", std::io::Error::from_raw_os_error(*e)),
         }
     }

@@ -1,5 +1,12 @@
-//! The UDP I/O thread (the original's RtpServer): one worker thread per
-//! server multiplexes every channel's socket with epoll.
+//! The UDP I/O thread (the original's RtpServer): a server's worker
+//! threads (one by default, `ServerConfig::workers`) each multiplex their
+//! share of the channels' sockets with their own epoll.
+//!
+//! - Workers: a channel lives on one worker for its whole life (the one
+//!   with the fewest channels when it is created; the two channels of a
+//!   pair share one), so its callbacks always run on one thread. Workers
+//!   share nothing but the shutdown flag: each has its own epoll, eventfd,
+//!   channel table, ready list and buffers.
 //!
 //! - Receive: sockets are watched level-triggered; a readable socket is read
 //!   with one `recvmmsg` of up to `BATCH` datagrams per round and each
@@ -46,7 +53,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -71,6 +78,29 @@ pub const DEFAULT_QUEUE: u32 = 32;
 pub const MAX_QUEUE: u32 = 65536;
 /// Default output drain rate.
 pub const DEFAULT_TICK_HZ: u32 = 200;
+/// The most worker threads one server may have.
+pub const MAX_WORKERS: u32 = 256;
+
+/// The event mechanism a server's workers use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// The best this build and kernel offer (epoll).
+    #[default]
+    Auto,
+    Epoll,
+    /// io_uring: not in this build (NotSupported when asked for by name).
+    Uring,
+}
+
+/// How to build a server (`Server::with_config`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Retry pace of output a socket refused (EAGAIN); 0: 200 Hz.
+    pub tick_hz: u32,
+    /// Worker threads, channels spread over them; 0: 1.
+    pub workers: u32,
+    pub backend: Backend,
+}
 
 const WAKE_TOKEN: u64 = u64::MAX;
 /// Readable channels served per round, and channels with output served per
@@ -119,8 +149,8 @@ const STREAM_READS_PER_ROUND: usize = 16;
 thread_local! {
     /// The id of the channel whose callback runs on this thread (0: none).
     static IN_CB: Cell<u64> = const { Cell::new(0) };
-    /// The `Shared` (by address) whose worker this thread is (0: none).
-    static WORKER_OF: Cell<usize> = const { Cell::new(0) };
+    /// The `Group` (by address) of the server whose worker this is.
+    static GROUP_OF: Cell<usize> = const { Cell::new(0) };
 }
 
 static NEXT_CHAN_ID: AtomicU64 = AtomicU64::new(1);
@@ -343,11 +373,39 @@ impl Table {
     }
 }
 
+/// What a server's workers share: the shutdown flag and each other's
+/// wake-up eventfds (so that any of them, or the server, stops them all).
+struct Group {
+    shutdown: AtomicBool,
+    evfds: Vec<OwnedFd>,
+}
+
+impl Group {
+    fn is_down(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    fn stop_all(&self) {
+        self.shutdown.store(true, Ordering::Release);
+        for fd in &self.evfds {
+            sys::eventfd_signal(fd.as_raw_fd());
+        }
+    }
+
+    fn on_worker(self: &Arc<Self>) -> bool {
+        GROUP_OF.with(|g| g.get()) == Arc::as_ptr(self) as usize
+    }
+}
+
+/// One worker's state.
 struct Shared {
     epfd: OwnedFd,
-    evfd: OwnedFd,
+    group: Arc<Group>,
+    /// This worker's eventfd in `group.evfds`.
+    idx: usize,
     tick_ms: i32,
-    shutdown: AtomicBool,
+    /// Open channels on this worker (for spreading new ones).
+    nchans: AtomicUsize,
     table: Mutex<Table>,
     /// Channels that went from idle to having output; room for one entry
     /// per channel is reserved when the channel is created.
@@ -355,19 +413,24 @@ struct Shared {
 }
 
 impl Shared {
-    fn on_worker(self: &Arc<Self>) -> bool {
-        WORKER_OF.with(|w| w.get()) == Arc::as_ptr(self) as usize
+    fn wake(&self) {
+        sys::eventfd_signal(self.evfd());
     }
 
-    fn wake(&self) {
-        sys::eventfd_signal(self.evfd.as_raw_fd());
+    fn evfd(&self) -> i32 {
+        self.group.evfds[self.idx].as_raw_fd()
+    }
+
+    fn is_down(&self) -> bool {
+        self.group.is_down()
     }
 }
 
-/// A server: one worker thread and its channels.
+/// A server: its worker threads and their channels.
 pub struct Server {
-    shared: Arc<Shared>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    group: Arc<Group>,
+    workers: Vec<Arc<Shared>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 /// A channel handle. Dropping it closes the channel.
@@ -421,41 +484,92 @@ fn queue_slots(queue_size: u32) -> Result<usize> {
 }
 
 impl Server {
-    /// Start a server whose output waits at most 1/`tick_hz` s (0: 200 Hz).
-    /// Everything the worker needs is allocated before this returns:
-    /// NoMemory here, never an abort on the worker later.
+    /// Start a one-worker server whose refused output is retried every
+    /// 1/`tick_hz` s (0: 200 Hz).
     pub fn new(tick_hz: u32) -> Result<Server> {
-        let hz = if tick_hz == 0 {
-            DEFAULT_TICK_HZ
-        } else {
-            tick_hz
-        };
-        let tick_ms = 1000u32.div_ceil(hz).max(1) as i32;
-        let epfd = sys::epoll_create()?;
-        let evfd = sys::eventfd()?;
-        sys::epoll_add(epfd.as_raw_fd(), evfd.as_raw_fd(), WAKE_TOKEN)?;
-        let bufs = WorkerBufs::new()?;
-        let shared = Arc::new(Shared {
-            epfd,
-            evfd,
-            tick_ms,
-            shutdown: AtomicBool::new(false),
-            table: Mutex::new(Table::default()),
-            ready: Mutex::new(Vec::new()),
-        });
-        let sh = shared.clone();
-        let h = std::thread::Builder::new()
-            .name("rtpsrv".into())
-            .spawn(move || worker_main(sh, bufs))
-            .map_err(sys::spawn_error)?;
-        Ok(Server {
-            shared,
-            thread: Mutex::new(Some(h)),
+        Self::with_config(&ServerConfig {
+            tick_hz,
+            ..ServerConfig::default()
         })
     }
 
+    /// Start a server as `cfg` says. Everything the workers need is
+    /// allocated before this returns: NoMemory here, never an abort on a
+    /// worker later. Invalid for more than `MAX_WORKERS` workers,
+    /// NotSupported for a backend this build does not have (io_uring).
+    pub fn with_config(cfg: &ServerConfig) -> Result<Server> {
+        match cfg.backend {
+            Backend::Auto | Backend::Epoll => {}
+            Backend::Uring => return Err(Error::NotSupported),
+        }
+        if cfg.workers > MAX_WORKERS {
+            return Err(Error::Invalid);
+        }
+        let n = cfg.workers.max(1) as usize;
+        let hz = if cfg.tick_hz == 0 {
+            DEFAULT_TICK_HZ
+        } else {
+            cfg.tick_hz
+        };
+        let tick_ms = 1000u32.div_ceil(hz).max(1) as i32;
+        let mut evfds = sys::try_vec(n)?;
+        let mut epfds = sys::try_vec(n)?;
+        let mut bufs = sys::try_vec(n)?;
+        for _ in 0..n {
+            let epfd = sys::epoll_create()?;
+            let evfd = sys::eventfd()?;
+            sys::epoll_add(epfd.as_raw_fd(), evfd.as_raw_fd(), WAKE_TOKEN)?;
+            epfds.push(epfd);
+            evfds.push(evfd);
+            bufs.push(WorkerBufs::new()?);
+        }
+        let group = Arc::new(Group {
+            shutdown: AtomicBool::new(false),
+            evfds,
+        });
+        let mut workers = sys::try_vec(n)?;
+        for (idx, epfd) in epfds.into_iter().enumerate() {
+            workers.push(Arc::new(Shared {
+                epfd,
+                group: group.clone(),
+                idx,
+                tick_ms,
+                nchans: AtomicUsize::new(0),
+                table: Mutex::new(Table::default()),
+                ready: Mutex::new(Vec::new()),
+            }));
+        }
+        let srv = Server {
+            group,
+            workers,
+            threads: Mutex::new(sys::try_vec(n)?),
+        };
+        for (sh, b) in srv.workers.iter().zip(bufs) {
+            let sh = sh.clone();
+            let h = std::thread::Builder::new()
+                .name("rtpsrv".into())
+                .spawn(move || worker_main(sh, b))
+                .map_err(sys::spawn_error)?;
+            // Dropping `srv` on a later failure stops and joins these.
+            srv.threads.lock().push(h);
+        }
+        Ok(srv)
+    }
+
+    /// How many worker threads the server has.
+    pub fn workers(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// The worker a new channel goes to: the one with the fewest channels.
+    fn pick(&self) -> &Arc<Shared> {
+        let load = |w: &&Arc<Shared>| w.nchans.load(Ordering::Relaxed);
+        // `workers` is never empty (with_config makes at least one).
+        self.workers.iter().min_by_key(load).unwrap_or(&self.workers[0])
+    }
+
     pub fn is_shut_down(&self) -> bool {
-        self.shared.shutdown.load(Ordering::Acquire)
+        self.group.is_down()
     }
 
     /// Open a channel: bind its socket and start receiving into `cb`.
@@ -478,7 +592,7 @@ impl Server {
             return Err(Error::Shutdown);
         }
         let fd = sys::udp_bind(&baddr)?;
-        self.register(Socket::Dgram(fd), qs, opts, cb, None)
+        self.register(self.pick(), Socket::Dgram(fd), qs, opts, cb, None)
     }
 
     /// Open an RFC 4571 TCP channel: bound as `cfg` says (for `Connect`
@@ -532,7 +646,7 @@ impl Server {
                 st.out_armed = true;
             }
         }
-        self.register(Socket::Stream(st), qs, ChanOptions::default(), cb, ev)
+        self.register(self.pick(), Socket::Stream(st), qs, ChanOptions::default(), cb, ev)
     }
 
     /// Open an RTP/RTCP pair (RFC 3550 section 11): the RTP channel on an
@@ -576,8 +690,10 @@ impl Server {
                 Err(Error::AddrInUse) => continue,
                 Err(e) => return Err(e),
             };
-            let ra = self.register(Socket::Dgram(fa), qs, rtp.0, rtp.1, None)?;
-            let rb = self.register(Socket::Dgram(fb), qs, rtcp.0, rtcp.1, None)?;
+            // One worker for both: a pair's callbacks run on one thread.
+            let w = self.pick();
+            let ra = self.register(w, Socket::Dgram(fa), qs, rtp.0, rtp.1, None)?;
+            let rb = self.register(w, Socket::Dgram(fb), qs, rtcp.0, rtcp.1, None)?;
             return Ok((ra, rb));
         }
         Err(Error::AddrInUse)
@@ -585,6 +701,7 @@ impl Server {
 
     fn register(
         &self,
+        sh: &Arc<Shared>,
         sock: Socket,
         qs: usize,
         opts: ChanOptions,
@@ -609,10 +726,9 @@ impl Server {
         let local = sys::local_addr(raw_fd)?;
         let local_sa = local.to_socket_addr().ok_or(Error::Invalid)?;
         let q = TxQueue::new(qs).ok_or(Error::NoMemory)?;
-        let sh = &self.shared;
         let chan = {
             let mut t = sh.table.lock();
-            if sh.shutdown.load(Ordering::Acquire) {
+            if sh.is_down() {
                 return Err(Error::Shutdown);
             }
             let token = t.reserve()?;
@@ -653,6 +769,7 @@ impl Server {
                 stats: Counters::default(),
             });
             t.fill(token, chan.clone());
+            sh.nchans.fetch_add(1, Ordering::Relaxed);
             chan
         };
         let ch = Channel {
@@ -666,18 +783,18 @@ impl Server {
         Ok(ch)
     }
 
-    /// Stop the worker. Idempotent; when it returns (from a thread other
-    /// than the worker) no callback runs or will run. From inside a
-    /// callback it stops the worker as soon as that callback returns.
+    /// Stop the workers. Idempotent; when it returns (from a thread other
+    /// than a worker of this server) no callback runs or will run. From
+    /// inside a callback it stops every worker as soon as its running
+    /// callback returns, without waiting (two workers would wait for each
+    /// other).
     pub fn shutdown(&self) {
-        let sh = &self.shared;
-        sh.shutdown.store(true, Ordering::Release);
-        sh.wake();
-        if sh.on_worker() {
+        self.group.stop_all();
+        if self.group.on_worker() {
             return;
         }
-        let mut th = self.thread.lock();
-        if let Some(h) = th.take() {
+        let threads = std::mem::take(&mut *self.threads.lock());
+        for h in threads {
             // The worker catches its own panics; join cannot fail otherwise.
             let _ = h.join();
         }
@@ -754,7 +871,7 @@ impl Channel {
             return Err(Error::TooBig);
         }
         let sh = &self.shared;
-        if sh.shutdown.load(Ordering::Acquire) {
+        if sh.is_down() {
             return Err(Error::Shutdown);
         }
         let c = &self.chan;
@@ -818,13 +935,15 @@ impl Channel {
             if tx.q.is_empty() {
                 return Ok(());
             }
-            if self.shared.shutdown.load(Ordering::Acquire) {
+            if self.shared.is_down() {
                 return Err(Error::Shutdown);
             }
             if c.closed.load(Ordering::Acquire) {
                 return Err(Error::Closing);
             }
-            if self.shared.on_worker() {
+            // On any worker of the server, not only this channel's: two
+            // callbacks draining each other's channels would wait forever.
+            if self.shared.group.on_worker() {
                 return Err(Error::WouldDeadlock);
             }
             match deadline {
@@ -893,7 +1012,9 @@ impl Channel {
                 st.lock().close_fds(sh.epfd.as_raw_fd());
             }
         }
-        drop(sh.table.lock().remove(c.token));
+        if sh.table.lock().remove(c.token).is_some() {
+            sh.nchans.fetch_sub(1, Ordering::Relaxed);
+        }
         c.discard_queue();
     }
 }
@@ -905,7 +1026,7 @@ impl Drop for Channel {
 }
 
 fn worker_main(sh: Arc<Shared>, bufs: WorkerBufs) {
-    WORKER_OF.with(|w| w.set(Arc::as_ptr(&sh) as usize));
+    GROUP_OF.with(|g| g.set(Arc::as_ptr(&sh.group) as usize));
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         Worker { sh: &sh, b: bufs }.run()
     }));
@@ -919,7 +1040,8 @@ fn worker_main(sh: Arc<Shared>, bufs: WorkerBufs) {
         }
     }
     IN_CB.with(|x| x.set(0));
-    sh.shutdown.store(true, Ordering::Release);
+    // One worker gone (a panic, epoll failing) stops the whole server.
+    sh.group.stop_all();
     // Release every callback; sockets stay open until their handles close.
     let chans = sh.table.lock().take_all();
     for c in chans.into_iter().flatten() {
@@ -948,7 +1070,7 @@ struct Worker<'a> {
 
 impl Worker<'_> {
     fn stopping(&self) -> bool {
-        self.sh.shutdown.load(Ordering::Acquire)
+        self.sh.is_down()
     }
 
     fn run(&mut self) -> Result<()> {
@@ -985,7 +1107,7 @@ impl Worker<'_> {
                 for i in 0..n {
                     let tok = self.b.events.token(i);
                     if tok == WAKE_TOKEN {
-                        sys::eventfd_drain(sh.evfd.as_raw_fd());
+                        sys::eventfd_drain(sh.evfd());
                     } else if let Some(c) = t.get(tok) {
                         // n <= MAX_EVENTS, the reserved capacity.
                         self.b.rx.push(c.clone());

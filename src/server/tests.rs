@@ -343,11 +343,11 @@ fn shutdown_signalled_during_a_wake_up_is_not_lost() {
     let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     ch.set_target("127.0.0.1", sink.local_addr().unwrap().port())
         .unwrap();
-    let sh = srv.shared.clone();
+    let sh = srv.workers[0].clone();
     let table = sh.table.lock();
     ch.send(b"wake").unwrap(); // the worker wakes, checks, then waits for the table
     std::thread::sleep(Duration::from_millis(50));
-    sh.shutdown.store(true, Ordering::Release);
+    sh.group.shutdown.store(true, Ordering::Release);
     sh.wake();
     drop(table); // the worker drains both signals
     let (done_tx, done_rx) = mpsc::channel();
@@ -825,4 +825,185 @@ fn socket2_linger_zero(s: std::net::TcpStream) -> std::net::TcpStream {
         )
     };
     s
+}
+
+fn workers(n: u32) -> Server {
+    Server::with_config(&ServerConfig {
+        workers: n,
+        ..ServerConfig::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn server_configs_are_checked() {
+    let bad = |c: ServerConfig| Server::with_config(&c).err();
+    let uring = ServerConfig {
+        backend: Backend::Uring,
+        ..ServerConfig::default()
+    };
+    assert_eq!(bad(uring), Some(Error::NotSupported));
+    let too_many = ServerConfig {
+        workers: MAX_WORKERS + 1,
+        ..ServerConfig::default()
+    };
+    assert_eq!(bad(too_many), Some(Error::Invalid));
+    for (n, want) in [(0, 1), (1, 1), (3, 3)] {
+        let s = Server::with_config(&ServerConfig {
+            workers: n,
+            backend: Backend::Epoll,
+            tick_hz: 50,
+        })
+        .unwrap();
+        assert_eq!(s.workers(), want);
+    }
+}
+
+/// Channels spread evenly over the workers; each channel's callbacks run
+/// on one thread, and every worker thread is used.
+#[test]
+fn channels_spread_over_workers_and_stay_on_one_thread() {
+    let srv = workers(3);
+    let seen: Arc<Mutex<Vec<Vec<std::thread::ThreadId>>>> =
+        Arc::new(Mutex::new(vec![Vec::new(); 9]));
+    let chans: Vec<Channel> = (0..9)
+        .map(|i| {
+            let seen = seen.clone();
+            let cb: PktIn = Box::new(move |_, _, _| {
+                seen.lock()[i].push(std::thread::current().id());
+            });
+            srv.create_channel(&cfg("127.0.0.1"), cb).unwrap()
+        })
+        .collect();
+    let loads: Vec<usize> = srv
+        .workers
+        .iter()
+        .map(|w| w.nchans.load(Ordering::Relaxed))
+        .collect();
+    assert_eq!(loads, vec![3, 3, 3]);
+    for ch in &chans {
+        let (h, p) = target_of(ch);
+        ch.set_target(&h, p).unwrap();
+        for _ in 0..20 {
+            ch.send(b"pkt").unwrap();
+        }
+    }
+    assert!(wait_until(|| seen.lock().iter().all(|v| v.len() == 20)));
+    let seen = seen.lock();
+    let mut threads: Vec<_> = seen.iter().map(|v| v[0]).collect();
+    for v in seen.iter() {
+        assert!(v.iter().all(|t| *t == v[0]), "one channel, one thread");
+    }
+    threads.sort_by_key(|t| format!("{t:?}"));
+    threads.dedup();
+    assert_eq!(threads.len(), 3);
+    drop(seen);
+    // closing frees the slot for the next channel
+    let mut chans = chans;
+    chans.truncate(7);
+    let idle = srv
+        .workers
+        .iter()
+        .map(|w| w.nchans.load(Ordering::Relaxed))
+        .collect::<Vec<_>>();
+    assert_eq!(idle.iter().sum::<usize>(), 7);
+    let w = srv.pick();
+    assert_eq!(w.nchans.load(Ordering::Relaxed), *idle.iter().min().unwrap());
+}
+
+#[test]
+fn a_pair_lives_on_one_worker() {
+    let srv = workers(2);
+    // make worker 0 busier so a pair would straddle if picked per channel
+    let _a = srv
+        .create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _| {}))
+        .unwrap();
+    let (rtp, rtcp) = srv
+        .create_pair(
+            &cfg("127.0.0.1"),
+            40000..=60000,
+            (ChanOptions::default(), None),
+            (ChanOptions::default(), None),
+        )
+        .unwrap();
+    assert!(Arc::ptr_eq(&rtp.shared, &rtcp.shared));
+}
+
+/// From inside a callback, shutdown stops every worker without waiting;
+/// from outside it returns only when no callback runs; after it, no
+/// callback runs, on any worker.
+#[test]
+fn shutdown_from_a_callback_stops_every_worker() {
+    let srv = Arc::new(workers(4));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let chans: Vec<Channel> = (0..8)
+        .map(|i| {
+            let (calls, srv2) = (calls.clone(), Arc::downgrade(&srv));
+            let cb: PktIn = Box::new(move |_, _, _| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                if i == 5 {
+                    if let Some(s) = srv2.upgrade() {
+                        s.shutdown();
+                    }
+                }
+            });
+            srv.create_channel(&cfg("127.0.0.1"), cb).unwrap()
+        })
+        .collect();
+    for ch in &chans {
+        let (h, p) = target_of(ch);
+        ch.set_target(&h, p).unwrap();
+    }
+    chans[5].send(b"stop").unwrap();
+    assert!(wait_until(|| srv.is_shut_down()));
+    srv.shutdown(); // joins every worker
+    let before = calls.load(Ordering::SeqCst);
+    for ch in &chans {
+        assert_eq!(ch.send(b"late"), Err(Error::Shutdown));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(calls.load(Ordering::SeqCst), before);
+    drop(chans);
+}
+
+/// Draining from inside any worker's callback is refused (two callbacks
+/// draining each other's channels would wait for each other), even when
+/// the channel lives on another worker.
+#[test]
+fn drain_from_another_workers_callback_would_deadlock() {
+    let srv = workers(2);
+    let other = Arc::new(
+        srv.create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _| {}))
+            .unwrap(),
+    );
+    let sink = peer();
+    other
+        .set_target_addr(sink.local_addr().unwrap())
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let o = other.clone();
+    let ch = srv
+        .create_channel(
+            &cfg("127.0.0.1"),
+            Box::new(move |_, _, _| {
+                // keep `other`'s queue non-empty while asking
+                let mut r = Ok(());
+                for _ in 0..64 {
+                    let _ = o.send(&[0; 1000]);
+                    r = o.drain(Duration::from_secs(1));
+                    if r.is_err() {
+                        break;
+                    }
+                }
+                tx.lock().send(r).unwrap();
+            }),
+        )
+        .unwrap();
+    assert!(!Arc::ptr_eq(&ch.shared, &other.shared));
+    let (h, p) = target_of(&ch);
+    ch.set_target(&h, p).unwrap();
+    ch.send(b"go").unwrap();
+    let r = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(r, Err(Error::WouldDeadlock));
 }
