@@ -2,7 +2,8 @@
  * bench_server: how many channels one rtpsrv worker carries, against what a
  * hand-written single-thread loop moves through loopback on this machine.
  *
- *   bench_server [max_channels [seconds_per_step]]     (defaults 8192, 1.5)
+ *   bench_server [max_channels [seconds_per_step [workers]]]
+ *                                               (defaults 8192, 1.5, 1)
  *
  * 1. Physical limit: one thread, no library, sendmmsg/recvmmsg of 172-byte
  *    datagrams that each socket sends to itself:
@@ -17,8 +18,13 @@
  * 3. Saturation: 64 channels (queue_size 256) sending to themselves as fast
  *    as the sender thread can queue (backing off 0.2 ms when a queue is
  *    full): delivered pps, compared with 1a measured before and after.
- * worker_s is the worker thread's CPU time over the step (sending period
- * plus up to 0.5 s of draining); cpu is that over the step's wall time.
+ * 4. Workers: the saturation run again on servers with 1, 2, ... up to the
+ *    number of CPUs worker threads (rtpsrv_ctor_cfg), 64 channels spread
+ *    over them, and the ratio to one worker. The sender is one thread.
+ * Steps 2 and 3 use `workers` workers (rtpsrv_ctor_cfg; 1 is rtpsrv_ctor's
+ * server). worker_s is the worker threads' CPU time over the step (sending
+ * period plus up to 0.5 s of draining); cpu is that over the step's wall
+ * time (above 100 % with several workers).
  * Loopback only; bounded by max_channels * seconds_per_step; the whole run
  * takes under a minute with the defaults.
  */
@@ -125,12 +131,12 @@ static void on_pkt(void *arg, const unsigned char *pkt, size_t len,
     atomic_fetch_add_explicit(&c->n, 1, memory_order_relaxed);
 }
 
-/* CPU seconds used so far by the thread named "rtpsrv" (the worker). */
+/* CPU seconds used so far by the threads named "rtpsrv" (the workers). */
 static double worker_cpu(void) {
     DIR *d = opendir("/proc/self/task");
     if (!d) return -1;
     struct dirent *e;
-    double cpu = -1;
+    double cpu = 0;
     long hz = sysconf(_SC_CLK_TCK);
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
@@ -148,7 +154,7 @@ static double worker_cpu(void) {
          * cminflt majflt cmajflt utime stime */
         unsigned long ut = 0, st = 0;
         if (sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
-            cpu = (double)(ut + st) / (double)hz;
+            cpu += (double)(ut + st) / (double)hz;
     }
     closedir(d);
     return cpu;
@@ -180,9 +186,11 @@ static int open_channels(struct rtpsrv *srv, struct rtpsrv_chan **ch, int n, uns
 }
 
 /* pps > 0: paced; pps == 0: as fast as possible */
-static int run_step(int nch, double pps, unsigned qs, double secs, struct run *r) {
+static int run_step(int nch, double pps, unsigned qs, double secs, unsigned workers,
+                    struct run *r) {
     int err;
-    struct rtpsrv *srv = rtpsrv_ctor(500, &err);
+    struct rtpsrv_cfg cfg = { sizeof(cfg), 500, workers, RTPSRV_BACKEND_AUTO };
+    struct rtpsrv *srv = workers <= 1 ? rtpsrv_ctor(500, &err) : rtpsrv_ctor_cfg(&cfg, &err);
     if (!srv) {
         fprintf(stderr, "rtpsrv_ctor: %s\n", rtpsynth_strerror(err));
         return -1;
@@ -242,6 +250,8 @@ static void print_run(const struct run *r) {
 int main(int argc, char **argv) {
     int max_n = argc > 1 ? atoi(argv[1]) : 8192;
     double secs = argc > 2 ? atof(argv[2]) : 1.5;
+    unsigned workers = argc > 3 ? (unsigned)atoi(argv[3]) : 1;
+    if (workers < 1) workers = 1;
     if (max_n < 1) max_n = 1;
     if (secs <= 0) secs = 1.5;
 
@@ -253,8 +263,9 @@ int main(int argc, char **argv) {
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     getrlimit(RLIMIT_NOFILE, &rl);
-    printf("bench_server: max_channels %d, %.1f s per step, RLIMIT_NOFILE %llu, %ld CPUs\n",
-           max_n, secs, (unsigned long long)rl.rlim_cur, sysconf(_SC_NPROCESSORS_ONLN));
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    printf("bench_server: max_channels %d, %.1f s per step, %u worker(s), RLIMIT_NOFILE %llu, "
+           "%ld CPUs\n", max_n, secs, workers, (unsigned long long)rl.rlim_cur, ncpu);
 
     printf("\n== physical limit: one thread, sendmmsg+recvmmsg, %d-byte datagrams to self\n", PKT_LEN);
     double raw64 = raw_loop(64, 64, secs);
@@ -268,7 +279,7 @@ int main(int argc, char **argv) {
            "queue_full", "worker_s", "cpu");
     for (int n = 1; n <= max_n; n *= 2) {
         struct run r;
-        if (run_step(n, 100.0, 0, secs, &r) < 0) break;
+        if (run_step(n, 100.0, 0, secs, workers, &r) < 0) break;
         print_run(&r);
         fflush(stdout);
     }
@@ -277,13 +288,30 @@ int main(int argc, char **argv) {
     printf("%8s %12s %12s %8s %10s %9s %7s\n", "channels", "offered_pps", "deliv_pps", "loss_%",
            "queue_full", "worker_s", "cpu");
     struct run r;
-    if (run_step(64, 0, 256, secs, &r) == 0) {
+    if (run_step(64, 0, 256, secs, workers, &r) == 0) {
         print_run(&r);
         /* the machine is shared: measure the limit again right after */
         double raw64b = raw_loop(64, 64, secs);
         printf("physical limit again (64x64): %.0f pps\n", raw64b);
         printf("delivered / physical limit (mean of both 64x64 runs): %.1f%%\n",
                100.0 * (double)r.delivered / r.elapsed / ((raw64 + raw64b) / 2));
+    }
+
+    printf("\n== workers: the saturation run with 1..%ld worker threads (one sender thread)\n",
+           ncpu < 2 ? 2 : ncpu);
+    printf("%8s %12s %12s %8s %10s %9s %7s %8s\n", "channels", "offered_pps", "deliv_pps",
+           "loss_%", "queue_full", "worker_s", "cpu", "workers");
+    double one = 0;
+    for (unsigned w = 1; w <= (unsigned)(ncpu < 2 ? 2 : ncpu); w++) {
+        if (run_step(64, 0, 256, secs, w, &r) < 0) break;
+        double pps = (double)r.delivered / r.elapsed;
+        if (w == 1) one = pps;
+        unsigned long long lost = r.attempted > r.delivered ? r.attempted - r.delivered : 0;
+        printf("%8d %12.0f %12.0f %8.3f %10llu %9.2f %6.1f%% %8u  (%.2fx one worker)\n", r.nch,
+               (double)r.attempted / r.elapsed, pps,
+               r.attempted ? 100.0 * (double)lost / (double)r.attempted : 0.0, r.full, r.cpu,
+               100.0 * r.cpu / r.window, w, one > 0 ? pps / one : 0.0);
+        fflush(stdout);
     }
     return 0;
 }
