@@ -565,7 +565,10 @@ impl Server {
     fn pick(&self) -> &Arc<Shared> {
         let load = |w: &&Arc<Shared>| w.nchans.load(Ordering::Relaxed);
         // `workers` is never empty (with_config makes at least one).
-        self.workers.iter().min_by_key(load).unwrap_or(&self.workers[0])
+        self.workers
+            .iter()
+            .min_by_key(load)
+            .unwrap_or(&self.workers[0])
     }
 
     pub fn is_shut_down(&self) -> bool {
@@ -646,7 +649,14 @@ impl Server {
                 st.out_armed = true;
             }
         }
-        self.register(self.pick(), Socket::Stream(st), qs, ChanOptions::default(), cb, ev)
+        self.register(
+            self.pick(),
+            Socket::Stream(st),
+            qs,
+            ChanOptions::default(),
+            cb,
+            ev,
+        )
     }
 
     /// Open an RTP/RTCP pair (RFC 3550 section 11): the RTP channel on an

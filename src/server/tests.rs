@@ -908,7 +908,10 @@ fn channels_spread_over_workers_and_stay_on_one_thread() {
         .collect::<Vec<_>>();
     assert_eq!(idle.iter().sum::<usize>(), 7);
     let w = srv.pick();
-    assert_eq!(w.nchans.load(Ordering::Relaxed), *idle.iter().min().unwrap());
+    assert_eq!(
+        w.nchans.load(Ordering::Relaxed),
+        *idle.iter().min().unwrap()
+    );
 }
 
 #[test]
@@ -977,9 +980,7 @@ fn drain_from_another_workers_callback_would_deadlock() {
             .unwrap(),
     );
     let sink = peer();
-    other
-        .set_target_addr(sink.local_addr().unwrap())
-        .unwrap();
+    other.set_target_addr(sink.local_addr().unwrap()).unwrap();
     let (tx, rx) = mpsc::channel();
     let tx = Mutex::new(tx);
     let o = other.clone();
