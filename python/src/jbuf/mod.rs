@@ -135,6 +135,8 @@ impl InfoVals {
 /// What travels through the core buffer with each packet.
 struct Held {
     data: Py<PyBytes>,
+    /// Where `data`'s bytes are (they never move while `data` lives).
+    data_addr: usize,
     opaque: Py<PyAny>,
     info: InfoVals,
 }
@@ -165,11 +167,16 @@ impl Sink<Held> for Out<'_> {
         self.push(Content::Ers(e), None, None);
     }
     fn ready(&mut self, f: Frame<Held>) {
-        let Held { data, opaque, info } = f.item;
+        let Held {
+            data,
+            data_addr,
+            opaque,
+            info,
+        } = f.item;
         let m = RtpMeta {
             lseq: f.lseq,
             info,
-            data_addr: data.bind(self.py).as_bytes().as_ptr() as usize,
+            data_addr,
         };
         self.push(Content::Rtp(m), Some(data), Some(opaque));
     }
@@ -189,6 +196,9 @@ impl Sink<Held> for Out<'_> {
 pub struct RtpJBuf {
     jb: JitterBuffer<Held>,
     dropped: u64,
+    /// The previous call's (emptied) output vector, reused so that a
+    /// call allocates nothing but Python objects.
+    scratch: Vec<Py<PyAny>>,
     _c: Counted,
 }
 
@@ -199,6 +209,7 @@ impl RtpJBuf {
         RtpJBuf {
             jb: JitterBuffer::new(capacity),
             dropped: 0,
+            scratch: Vec::new(),
             _c: Counted::new(Kind::JBuf),
         }
     }
@@ -217,16 +228,18 @@ impl RtpJBuf {
         let bytes = to_bytes(data)?;
         let mut out = Out {
             py,
-            ready: Vec::new(),
+            ready: std::mem::take(&mut self.scratch),
             dropped: 0,
             err: None,
         };
+        let raw = bytes.as_bytes();
         // The core ages the stale tail before it parses, as the original.
         let r = self.jb.udp_in(
-            bytes.as_bytes(),
+            raw,
             || {
                 Some(Held {
                     data: bytes.clone().unbind(),
+                    data_addr: raw.as_ptr() as usize,
                     opaque: opaque.map_or_else(|| py.None(), Bound::unbind),
                     info: InfoVals::default(),
                 })
@@ -254,7 +267,7 @@ impl RtpJBuf {
     fn flush<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let mut out = Out {
             py,
-            ready: Vec::new(),
+            ready: std::mem::take(&mut self.scratch),
             dropped: 0,
             err: None,
         };
@@ -275,7 +288,10 @@ impl RtpJBuf {
         if let Some(e) = out.err {
             return Err(e);
         }
-        PyList::new(py, out.ready)
+        let mut ready = out.ready;
+        let list = PyList::new(py, ready.drain(..));
+        self.scratch = ready;
+        list
     }
 }
 
