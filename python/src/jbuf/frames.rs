@@ -21,6 +21,7 @@
 //! Python code or releases the GIL between reading a lazy field and
 //! storing it, so the fields need no further synchronisation.
 
+use std::cell::UnsafeCell;
 use std::ffi::{c_int, c_void, CStr};
 use std::mem::{offset_of, size_of};
 use std::ptr;
@@ -41,11 +42,71 @@ struct Obj<T> {
     v: T,
 }
 
+/// How many freed objects of one type are kept for reuse.
+const FREE_MAX: usize = 128;
+
+/// Memory of freed objects of one type, kept for the next object of that
+/// type (as CPython's own free lists for tuples, floats, ...): a
+/// `udp_in` releases and makes them by the million, and this skips the
+/// allocator both ways. Each entry is a block of `size_of::<Obj<T>>()`
+/// bytes from PyObject_Malloc holding no live object.
+pub struct FreeList(UnsafeCell<FreeSlots>);
+
+struct FreeSlots {
+    n: usize,
+    items: [*mut ffi::PyObject; FREE_MAX],
+}
+
+// SAFETY: a free list is only touched by alloc and dealloc, which run
+// with the GIL held; the GIL serialises all access (abi3 has no
+// free-threaded build).
+unsafe impl Sync for FreeList {}
+
+impl FreeList {
+    const fn new() -> Self {
+        FreeList(UnsafeCell::new(FreeSlots {
+            n: 0,
+            items: [ptr::null_mut(); FREE_MAX],
+        }))
+    }
+
+    /// A kept block, if any.
+    ///
+    /// # Safety
+    /// GIL held.
+    unsafe fn pop(&self) -> *mut ffi::PyObject {
+        // SAFETY: GIL held, so this is the only access (see Sync above).
+        let s = unsafe { &mut *self.0.get() };
+        if s.n == 0 {
+            return ptr::null_mut();
+        }
+        s.n -= 1;
+        s.items[s.n]
+    }
+
+    /// Keep `o`'s block; false when the list is full.
+    ///
+    /// # Safety
+    /// GIL held; `o` a block as described on [`FreeList`].
+    unsafe fn push(&self, o: *mut ffi::PyObject) -> bool {
+        // SAFETY: GIL held, so this is the only access (see Sync above).
+        let s = unsafe { &mut *self.0.get() };
+        if s.n == FREE_MAX {
+            return false;
+        }
+        s.items[s.n] = o;
+        s.n += 1;
+        true
+    }
+}
+
 /// What each type keeps; raw pointers are owned (strong) references.
 trait Fields: Sized {
     const KIND: Kind;
     /// The type object, set once by [`register`].
     fn type_slot() -> &'static AtomicPtr<ffi::PyTypeObject>;
+    /// Freed blocks of this type.
+    fn free_list() -> &'static FreeList;
     /// Drop the references held.
     ///
     /// # Safety
@@ -98,14 +159,18 @@ unsafe fn alloc<T: Fields>(mut v: T) -> *mut ffi::PyObject {
         }
         return ptr::null_mut();
     }
-    // SAFETY: GIL held. PyObject_Malloc returns memory aligned for any
-    // field type here (pointers and integers) or null. The fields are
+    // SAFETY: GIL held. A block from the free list or PyObject_Malloc
+    // has room for an Obj<T> and is aligned for any field type here
+    // (pointers and integers); null means no memory. The fields are
     // written before PyObject_Init makes it a live object (refcount 1,
     // type set and, for a heap type, referenced); the types have no
     // Py_TPFLAGS_BASETYPE, so `tp` is exactly the type whose basicsize is
     // size_of::<Obj<T>>() and whose dealloc reads these fields.
     unsafe {
-        let o = ffi::PyObject_Malloc(size_of::<Obj<T>>()).cast::<Obj<T>>();
+        let mut o = T::free_list().pop().cast::<Obj<T>>();
+        if o.is_null() {
+            o = ffi::PyObject_Malloc(size_of::<Obj<T>>()).cast::<Obj<T>>();
+        }
         if o.is_null() {
             v.release();
             ffi::PyErr_NoMemory();
@@ -125,13 +190,16 @@ unsafe fn alloc<T: Fields>(mut v: T) -> *mut ffi::PyObject {
 /// whose refcount reached zero.
 unsafe extern "C" fn dealloc<T: Fields>(o: *mut ffi::PyObject) {
     // SAFETY: `o` is an Obj<T> (see alloc); its fields are released once
-    // here, then its memory (from PyObject_Malloc) freed, then the
-    // reference to its heap type that PyObject_Init took is dropped.
+    // here, then its block kept for reuse or freed (it came from
+    // PyObject_Malloc), then the reference to its heap type that
+    // PyObject_Init took is dropped.
     unsafe {
         let tp = ffi::Py_TYPE(o);
         (*o.cast::<Obj<T>>()).v.release();
         freed(T::KIND);
-        ffi::PyObject_Free(o.cast());
+        if !T::free_list().push(o) {
+            ffi::PyObject_Free(o.cast());
+        }
         ffi::Py_DECREF(tp.cast());
     }
 }
@@ -186,6 +254,10 @@ impl Fields for InfoF {
     fn type_slot() -> &'static AtomicPtr<ffi::PyTypeObject> {
         &INFO_T
     }
+    fn free_list() -> &'static FreeList {
+        static FREE: FreeList = FreeList::new();
+        &FREE
+    }
     unsafe fn release(&mut self) {}
 }
 
@@ -235,6 +307,10 @@ impl Fields for PacketF {
     const KIND: Kind = Kind::Packet;
     fn type_slot() -> &'static AtomicPtr<ffi::PyTypeObject> {
         &PACKET_T
+    }
+    fn free_list() -> &'static FreeList {
+        static FREE: FreeList = FreeList::new();
+        &FREE
     }
     unsafe fn release(&mut self) {
         // SAFETY: per the trait's contract.
@@ -294,6 +370,10 @@ impl Fields for ErsF {
     fn type_slot() -> &'static AtomicPtr<ffi::PyTypeObject> {
         &ERS_T
     }
+    fn free_list() -> &'static FreeList {
+        static FREE: FreeList = FreeList::new();
+        &FREE
+    }
     unsafe fn release(&mut self) {}
 }
 
@@ -343,6 +423,10 @@ impl Fields for UnionF {
     fn type_slot() -> &'static AtomicPtr<ffi::PyTypeObject> {
         &UNION_T
     }
+    fn free_list() -> &'static FreeList {
+        static FREE: FreeList = FreeList::new();
+        &FREE
+    }
     unsafe fn release(&mut self) {
         // SAFETY: per the trait's contract.
         unsafe {
@@ -383,6 +467,10 @@ impl Fields for FrameF {
     const KIND: Kind = Kind::Frame;
     fn type_slot() -> &'static AtomicPtr<ffi::PyTypeObject> {
         &FRAME_T
+    }
+    fn free_list() -> &'static FreeList {
+        static FREE: FreeList = FreeList::new();
+        &FREE
     }
     unsafe fn release(&mut self) {
         // SAFETY: per the trait's contract.
@@ -447,15 +535,13 @@ pub enum Content {
     Ers(Erasure),
 }
 
-/// Members `data` (the datagram or None) and `opaque`; `content` and
-/// `rtp_data` made on first read.
+/// Members `content`, `data` (the datagram or None), `rtp_data` (its
+/// payload or None) and `opaque`; `what` for str().
 #[repr(C)]
 struct WrapperF {
     data: *mut ffi::PyObject,
     opaque: *mut ffi::PyObject,
-    /// Null until first read.
     content: *mut ffi::PyObject,
-    /// Null until first read.
     rtp_data: *mut ffi::PyObject,
     what: Content,
 }
@@ -466,6 +552,10 @@ impl Fields for WrapperF {
     const KIND: Kind = Kind::Wrapper;
     fn type_slot() -> &'static AtomicPtr<ffi::PyTypeObject> {
         &WRAPPER_T
+    }
+    fn free_list() -> &'static FreeList {
+        static FREE: FreeList = FreeList::new();
+        &FREE
     }
     unsafe fn release(&mut self) {
         // SAFETY: per the trait's contract.
@@ -479,8 +569,14 @@ impl Fields for WrapperF {
 }
 
 /// A new `FrameWrapper` for `what`, holding the datagram `data` (None for
-/// an erasure) and the caller's `opaque` (None when absent).
-pub fn wrapper(
+/// an erasure) and the caller's `opaque` (None when absent), with its
+/// `content` and `rtp_data` made now, as the original does: they are
+/// struct members, which the interpreter reads fastest.
+///
+/// # Safety
+/// For `Content::Rtp(m)`, `m.data_addr` and `m.data_len` describe the
+/// bytes of `data` (the payload is copied from there).
+pub unsafe fn wrapper(
     py: Python<'_>,
     what: Content,
     data: Option<Py<PyBytes>>,
@@ -488,17 +584,35 @@ pub fn wrapper(
 ) -> PyResult<Py<PyAny>> {
     let data = data.map_or_else(none, Py::into_ptr);
     let opaque = opaque.map_or_else(none, Py::into_ptr);
-    // SAFETY: the GIL is held (`py`); `data` and `opaque` are owned
-    // references handed to the new object; the lazy fields start null.
+    // SAFETY: the GIL is held (`py`); `data`, `opaque` and the objects
+    // made here are owned references handed to the new object (alloc
+    // releases them if it fails); a null `content` or `rtp_data` is
+    // released as such (Py_XDECREF) before the error is returned. The
+    // payload is read from `data`, alive here, as the caller promises.
     unsafe {
-        let o = alloc(WrapperF {
+        let mut f = WrapperF {
             data,
             opaque,
             content: ptr::null_mut(),
             rtp_data: ptr::null_mut(),
             what,
-        });
-        Bound::from_owned_ptr_or_err(py, o).map(Bound::unbind)
+        };
+        f.content = match what {
+            Content::Empty => none(),
+            Content::Rtp(m) => rtp_chain(m),
+            Content::Ers(e) => alloc(ErsF { e }),
+        };
+        if !f.content.is_null() {
+            f.rtp_data = match what {
+                Content::Rtp(m) => payload(&m),
+                _ => none(),
+            };
+        }
+        if f.content.is_null() || f.rtp_data.is_null() {
+            f.release();
+            return Err(PyErr::fetch(py));
+        }
+        Bound::from_owned_ptr_or_err(py, alloc(f)).map(Bound::unbind)
     }
 }
 
@@ -507,7 +621,7 @@ unsafe extern "C" fn wrapper_new(
     args: *mut ffi::PyObject,
     _kw: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    // SAFETY: interpreter call, GIL held; `data` and `opaque` own a None.
+    // SAFETY: interpreter call, GIL held; every field owns a None.
     unsafe {
         if !no_args(args, c"FrameWrapper() takes no arguments") {
             return ptr::null_mut();
@@ -515,70 +629,33 @@ unsafe extern "C" fn wrapper_new(
         alloc(WrapperF {
             data: none(),
             opaque: none(),
-            content: ptr::null_mut(),
-            rtp_data: ptr::null_mut(),
+            content: none(),
+            rtp_data: none(),
             what: Content::Empty,
         })
     }
 }
 
-/// The `content` (closure 0) and `rtp_data` (closure 1) getters.
-unsafe extern "C" fn wrapper_get(o: *mut ffi::PyObject, which: *mut c_void) -> *mut ffi::PyObject {
-    let content = which.is_null();
-    // SAFETY: a getter of FrameWrapper, called with a FrameWrapper, GIL
-    // held; nothing between a lazy field's check and its store runs
-    // Python code.
-    unsafe {
-        let f = fields::<WrapperF>(o);
-        let have = if content { f.content } else { f.rtp_data };
-        if !have.is_null() {
-            return new_ref(have);
-        }
-        let made = if content {
-            match f.what {
-                Content::Empty => none(),
-                Content::Rtp(m) => rtp_chain(m),
-                Content::Ers(e) => alloc(ErsF { e }),
-            }
-        } else {
-            payload(f)
-        };
-        if made.is_null() {
-            return made;
-        }
-        if content {
-            f.content = made;
-        } else {
-            f.rtp_data = made;
-        }
-        new_ref(made)
-    }
-}
-
-/// A copy of the packet's payload (bytes), or None for an erasure.
+/// A copy of the packet's payload (bytes), or null with an error set.
 ///
 /// # Safety
-/// GIL held; `f` the fields of a live wrapper.
-unsafe fn payload(f: &WrapperF) -> *mut ffi::PyObject {
-    let Content::Rtp(m) = f.what else {
-        return none();
+/// GIL held; `m.data_addr` and `m.data_len` describe the bytes of a
+/// datagram (bytes object) that is alive for the call.
+unsafe fn payload(m: &RtpMeta) -> *mut ffi::PyObject {
+    let off = m.info.data_offset as usize;
+    let n = match off.checked_add(m.info.data_size) {
+        Some(end) if end <= m.data_len => m.info.data_size,
+        _ => 0,
     };
-    // SAFETY: for an RTP frame `data` is the datagram, a live bytes
-    // object owned by the wrapper; PyBytes_AsString/Size read it with the
-    // GIL held. The range is checked against its size before the copy.
+    let start = if n == 0 { 0 } else { off };
+    // SAFETY: per this function's contract the datagram's `data_len`
+    // bytes at `data_addr` are readable (a bytes object never moves or
+    // changes), and `start..start + n` lies within them (checked above).
     unsafe {
-        let raw = ffi::PyBytes_AsString(f.data);
-        let len = ffi::PyBytes_Size(f.data);
-        if raw.is_null() || len < 0 {
-            return ptr::null_mut();
-        }
-        let off = m.info.data_offset as usize;
-        let n = m.info.data_size;
-        let (start, n) = match off.checked_add(n) {
-            Some(end) if end <= len as usize => (raw.add(off), n),
-            _ => (raw, 0),
-        };
-        ffi::PyBytes_FromStringAndSize(start, n as ffi::Py_ssize_t)
+        ffi::PyBytes_FromStringAndSize(
+            (m.data_addr as *const std::ffi::c_char).add(start),
+            n as ffi::Py_ssize_t,
+        )
     }
 }
 
@@ -596,7 +673,12 @@ unsafe extern "C" fn wrapper_str(o: *mut ffi::PyObject) -> *mut ffi::PyObject {
 
 // --- type creation ---
 
-fn getset(name: &'static CStr, get: ffi::getter, which: usize, doc: &'static CStr) -> ffi::PyGetSetDef {
+fn getset(
+    name: &'static CStr,
+    get: ffi::getter,
+    which: usize,
+    doc: &'static CStr,
+) -> ffi::PyGetSetDef {
     ffi::PyGetSetDef {
         name: name.as_ptr(),
         get: Some(get),
@@ -606,7 +688,12 @@ fn getset(name: &'static CStr, get: ffi::getter, which: usize, doc: &'static CSt
     }
 }
 
-fn member(name: &'static CStr, type_code: c_int, offset: usize, doc: &'static CStr) -> ffi::PyMemberDef {
+fn member(
+    name: &'static CStr,
+    type_code: c_int,
+    offset: usize,
+    doc: &'static CStr,
+) -> ffi::PyMemberDef {
     ffi::PyMemberDef {
         name: name.as_ptr(),
         type_code,
@@ -618,7 +705,6 @@ fn member(name: &'static CStr, type_code: c_int, offset: usize, doc: &'static CS
 
 /// Make one type and add it to `m`. The definition tables live for the
 /// rest of the process (the type keeps pointers into them).
-#[allow(clippy::too_many_arguments)]
 fn make_type<T: Fields>(
     m: &Bound<'_, PyModule>,
     name: &'static CStr,
@@ -711,13 +797,25 @@ fn make_type<T: Fields>(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let info_fields: [(&'static CStr, &'static CStr); 8] = [
         (c"data_size", c"Payload length in bytes."),
-        (c"data_offset", c"Offset of the payload from the start of the datagram."),
-        (c"nsamples", c"Samples in the payload, or -1 when unknown for the payload type."),
+        (
+            c"data_offset",
+            c"Offset of the payload from the start of the datagram.",
+        ),
+        (
+            c"nsamples",
+            c"Samples in the payload, or -1 when unknown for the payload type.",
+        ),
         (c"ts", c"RTP timestamp."),
         (c"seq", c"RTP sequence number."),
         (c"ssrc", c"SSRC."),
-        (c"appendable", c"Whether the payload type allows appending payloads."),
-        (c"rtp_profile", c"Address of the payload type's profile entry (an opaque integer)."),
+        (
+            c"appendable",
+            c"Whether the payload type allows appending payloads.",
+        ),
+        (
+            c"rtp_profile",
+            c"Address of the payload type's profile entry (an opaque integer).",
+        ),
     ];
     make_type::<InfoF>(
         m,
@@ -739,8 +837,18 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         packet_new,
         vec![
             getset(c"info", packet_get, 0, c"The parsed header (RTPInfo)."),
-            getset(c"lseq", packet_get, 1, c"Logical sequence number (keeps counting across 16-bit wraps)."),
-            getset(c"data", packet_get, 2, c"Address of the datagram (an opaque integer)."),
+            getset(
+                c"lseq",
+                packet_get,
+                1,
+                c"Logical sequence number (keeps counting across 16-bit wraps).",
+            ),
+            getset(
+                c"data",
+                packet_get,
+                2,
+                c"Address of the datagram (an opaque integer).",
+            ),
         ],
         Vec::new(),
         None,
@@ -751,9 +859,24 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         c"An erasure: packets lseq_start..=lseq_end were lost; ts_diff is their timestamp span.",
         ers_new,
         vec![
-            getset(c"lseq_start", ers_get, 0, c"First lost logical sequence number."),
-            getset(c"lseq_end", ers_get, 1, c"Last lost logical sequence number."),
-            getset(c"ts_diff", ers_get, 2, c"Timestamp span of the lost packets."),
+            getset(
+                c"lseq_start",
+                ers_get,
+                0,
+                c"First lost logical sequence number.",
+            ),
+            getset(
+                c"lseq_end",
+                ers_get,
+                1,
+                c"Last lost logical sequence number.",
+            ),
+            getset(
+                c"ts_diff",
+                ers_get,
+                2,
+                c"Timestamp span of the lost packets.",
+            ),
             getset(c"type", ers_get, 3, c"Always RTPFrameType.ERS."),
         ],
         Vec::new(),
@@ -766,8 +889,18 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         union_new,
         Vec::new(),
         vec![
-            member(c"rtp", ffi::Py_T_OBJECT_EX, offset_of!(UnionF, rtp), c"The RTPPacket (None for an empty union)."),
-            member(c"ers", ffi::Py_T_OBJECT_EX, offset_of!(UnionF, ers), c"Always None (erasures come as ERSFrame directly)."),
+            member(
+                c"rtp",
+                ffi::Py_T_OBJECT_EX,
+                offset_of!(UnionF, rtp),
+                c"The RTPPacket (None for an empty union).",
+            ),
+            member(
+                c"ers",
+                ffi::Py_T_OBJECT_EX,
+                offset_of!(UnionF, ers),
+                c"Always None (erasures come as ERSFrame directly).",
+            ),
         ],
         None,
     )?;
@@ -778,8 +911,18 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         frame_new,
         Vec::new(),
         vec![
-            member(c"type", ffi::Py_T_INT, offset_of!(FrameF, type_), c"Always RTPFrameType.RTP."),
-            member(c"frame", ffi::Py_T_OBJECT_EX, offset_of!(FrameF, frame), c"The RTPFrameUnion (None for an empty frame)."),
+            member(
+                c"type",
+                ffi::Py_T_INT,
+                offset_of!(FrameF, type_),
+                c"Always RTPFrameType.RTP.",
+            ),
+            member(
+                c"frame",
+                ffi::Py_T_OBJECT_EX,
+                offset_of!(FrameF, frame),
+                c"The RTPFrameUnion (None for an empty frame).",
+            ),
         ],
         None,
     )?;
@@ -788,11 +931,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         c"rtpsynth.RtpJBuf.FrameWrapper",
         c"One item of the lists udp_in and flush return. content is an RTPFrame (with data: the datagram, rtp_data: its payload, opaque: the value given to udp_in) or an ERSFrame (the other three None).",
         wrapper_new,
+        Vec::new(),
         vec![
-            getset(c"content", wrapper_get, 0, c"The RTPFrame or ERSFrame."),
-            getset(c"rtp_data", wrapper_get, 1, c"The payload (bytes), None for an erasure."),
-        ],
-        vec![
+            member(c"content", ffi::Py_T_OBJECT_EX, offset_of!(WrapperF, content), c"The RTPFrame or ERSFrame."),
+            member(c"rtp_data", ffi::Py_T_OBJECT_EX, offset_of!(WrapperF, rtp_data), c"The payload (bytes), None for an erasure."),
             member(c"data", ffi::Py_T_OBJECT_EX, offset_of!(WrapperF, data), c"The whole datagram (bytes), None for an erasure."),
             member(c"opaque", ffi::Py_T_OBJECT_EX, offset_of!(WrapperF, opaque), c"The opaque value given to udp_in with this packet."),
         ],

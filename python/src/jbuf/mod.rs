@@ -100,6 +100,8 @@ struct RtpMeta {
     info: InfoVals,
     /// Address of the datagram's bytes (the original's `data` pointer).
     data_addr: usize,
+    /// Length of the datagram.
+    data_len: usize,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -135,8 +137,10 @@ impl InfoVals {
 /// What travels through the core buffer with each packet.
 struct Held {
     data: Py<PyBytes>,
-    /// Where `data`'s bytes are (they never move while `data` lives).
+    /// Where `data`'s bytes are and how many (bytes never move or change
+    /// while the object lives).
     data_addr: usize,
+    data_len: usize,
     opaque: Py<PyAny>,
     info: InfoVals,
 }
@@ -155,7 +159,10 @@ impl Out<'_> {
         if self.err.is_some() {
             return;
         }
-        match frames::wrapper(self.py, what, data, opaque) {
+        // SAFETY: an RTP frame's meta comes from the Held it was released
+        // with (see `ready`): its address and length were recorded from
+        // the same `data` in `udp_in`.
+        match unsafe { frames::wrapper(self.py, what, data, opaque) } {
             Ok(o) => self.ready.push(o),
             Err(e) => self.err = Some(e),
         }
@@ -170,6 +177,7 @@ impl Sink<Held> for Out<'_> {
         let Held {
             data,
             data_addr,
+            data_len,
             opaque,
             info,
         } = f.item;
@@ -177,6 +185,7 @@ impl Sink<Held> for Out<'_> {
             lseq: f.lseq,
             info,
             data_addr,
+            data_len,
         };
         self.push(Content::Rtp(m), Some(data), Some(opaque));
     }
@@ -240,6 +249,7 @@ impl RtpJBuf {
                 Some(Held {
                     data: bytes.clone().unbind(),
                     data_addr: raw.as_ptr() as usize,
+                    data_len: raw.len(),
                     opaque: opaque.map_or_else(|| py.None(), Bound::unbind),
                     info: InfoVals::default(),
                 })
