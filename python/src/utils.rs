@@ -59,7 +59,9 @@ fn with_pcm16<R>(obj: &Bound<'_, PyAny>, f: impl FnOnce(&[i16]) -> R) -> PyResul
             )),
         }
     }
-    if let Ok(b) = obj.cast::<PyBytes>() {
+    // Exact-type checks are pointer compares; bytes subclasses take the
+    // buffer path with the same result.
+    if let Ok(b) = obj.cast_exact::<PyBytes>() {
         let raw = b.as_bytes();
         check(raw, 1)?;
         return Ok(f(&as_i16(raw)));
@@ -73,6 +75,16 @@ fn with_pcm16<R>(obj: &Bound<'_, PyAny>, f: impl FnOnce(&[i16]) -> R) -> PyResul
     let (raw, itemsize) = raw_buffer(obj)?;
     check(&raw, itemsize as isize)?;
     Ok(f(&as_i16(&raw)))
+}
+
+/// Whether `obj` is exactly an array.array, bytes or bytearray (none is an
+/// int), told by pointer compares: the common arguments skip the int
+/// check, a call into the interpreter under abi3.
+fn is_plain_buffer(obj: &Bound<'_, PyAny>) -> bool {
+    let tp = obj.get_type_ptr().cast::<pyo3::ffi::PyObject>();
+    obj.is_exact_instance_of::<PyBytes>()
+        || obj.is_exact_instance_of::<PyByteArray>()
+        || array_ctor(obj.py()).is_ok_and(|a| std::ptr::eq(a.as_ptr(), tp))
 }
 
 /// The `array.array` type.
@@ -112,7 +124,7 @@ fn array_h_with<'py>(
 /// native-endian 16-bit samples) gives bytes.
 #[pyfunction]
 fn linear2ulaw(py: Python<'_>, pcm: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-    if pcm.is_instance_of::<PyInt>() {
+    if !is_plain_buffer(pcm) && pcm.is_instance_of::<PyInt>() {
         let v: i64 = pcm.extract()?;
         let s = v.clamp(i16::MIN as i64, i16::MAX as i64) as i16;
         return Ok(g711::linear2ulaw(s).into_pyobject(py)?.into_any().unbind());
