@@ -34,7 +34,8 @@ pub enum Command {
         rtpsynth send --to 127.0.0.1:5004 --tone 1000 --duration 5\n  \
         rtpsynth send --to [::1]:5004 --codec opus --input speech.wav --sdp stream.sdp\n  \
         rtpsynth send --to 192.0.2.7:4000 --bind 0.0.0.0:4000 --codec pcma --ptime 30 --stats tx.json\n  \
-        rtpsynth send --to 127.0.0.1:5006 --codec vp8 --input clip.ivf --fps 25 --sdp video.sdp\n\n\
+        rtpsynth send --to 127.0.0.1:5006 --codec vp8 --input clip.ivf --fps 25 --sdp video.sdp\n  \
+        rtpsynth send --to 127.0.0.1:5006 --codec vp8 --input clip.ivf --rtcp-mux --nack\n\n\
         With --sdp, receive the stream with:\n  \
         ffmpeg -protocol_whitelist file,udp,rtp -i stream.sdp out.wav"
     )]
@@ -45,7 +46,8 @@ pub enum Command {
         after_help = "Examples:\n  \
         rtpsynth recv --listen 0.0.0.0:5004 --duration 30 --out call.wav --stats call.json\n  \
         rtpsynth recv --listen [::]:5004 --codec opus --out call.wav\n  \
-        rtpsynth recv --pcap capture.pcapng --port 5004 --codec pcmu --out call.wav --stats call.json\n\n\
+        rtpsynth recv --pcap capture.pcapng --port 5004 --codec pcmu --out call.wav --stats call.json\n  \
+        rtpsynth recv --listen 127.0.0.1:5006 --codec vp8 --rtcp-mux --nack --out clip.ivf\n\n\
         Ends after --duration, at the end of the capture, or on Ctrl-C / SIGTERM;\n\
         --out and --stats are written in every case."
     )]
@@ -136,7 +138,7 @@ pub struct SendArgs {
     /// Largest RTP packet for video (header + payload)
     #[arg(long, value_name = "N")]
     pub mtu: Option<u32>,
-    /// Answer NACKs with retransmissions
+    /// Video: answer NACKs with retransmissions (needs --rtcp or --rtcp-mux)
     #[arg(long)]
     pub nack: bool,
 }
@@ -186,7 +188,7 @@ pub struct RecvArgs {
     /// Answer STUN Binding Requests on the listening port
     #[arg(long)]
     pub stun: bool,
-    /// Request retransmissions with NACKs
+    /// Video: request lost packets with NACKs, key frames with PLI (needs --rtcp or --rtcp-mux)
     #[arg(long)]
     pub nack: bool,
     /// Write statistics as JSON to FILE at exit

@@ -24,11 +24,6 @@ impl Fail {
             msg: msg.into(),
         }
     }
-
-    /// An option whose library part has not landed in this build.
-    pub fn not_yet(option: &str) -> Fail {
-        Fail::usage(format!("{option} is not in this build yet"))
-    }
 }
 
 impl fmt::Display for Fail {

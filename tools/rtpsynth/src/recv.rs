@@ -22,7 +22,7 @@ use rtpsynth::event::receiver::DEFAULT_TIMEOUT_NS;
 use rtpsynth::event::{EventReceiver, ReceivedEvent};
 use rtpsynth::jbuf::{Erasure, Frame, JitterBuffer, Sink};
 use rtpsynth::rtcp::RecvStats;
-use rtpsynth::server::{ChanConfig, Family, Server};
+use rtpsynth::server::{ChanConfig, Channel, Family, Server};
 use serde_json::{json, Value};
 
 use crate::capture::{Capture, Cut, Datagram};
@@ -173,8 +173,15 @@ pub trait Datagrams {
     fn datagram(&mut self, d: &[u8], arrival_ns: u64);
     /// A datagram of the RTCP port (or split off as RTCP on a shared one).
     fn rtcp_datagram(&mut self, d: &[u8], from: Option<SocketAddr>, arrival_ns: u64);
-    /// The RTCP session, for receivers that run one (audio).
+    /// The RTCP session.
     fn link(&mut self) -> Option<&mut Link>;
+    /// Live, after each datagram and at least every 20 ms: send the RTCP
+    /// that is due through `chan` (our report; video adds its feedback).
+    fn tick(&mut self, chan: &Channel, rtp_peer: Option<SocketAddr>, now_ns: u64) {
+        if let Some(link) = self.link() {
+            link.poll(chan, rtp_peer, now_ns);
+        }
+    }
 }
 
 impl Datagrams for Receiver {
@@ -386,18 +393,12 @@ impl Receiver {
     }
 }
 
-fn refuse_unbuilt(a: &RecvArgs) -> Result<(), Fail> {
-    let pending: [(&str, bool); 1] = [("--nack", a.nack)];
-    match pending.iter().find(|(_, used)| *used) {
-        Some((name, _)) => Err(Fail::not_yet(name)),
-        None => Ok(()),
-    }
-}
-
 pub fn run(a: RecvArgs) -> Result<(), Fail> {
-    refuse_unbuilt(&a)?;
     if let Some(c) = video::codec_of(a.codec) {
         return video::recv(a, c);
+    }
+    if a.nack {
+        return Err(Fail::usage("--nack is for video codecs"));
     }
     let codec = Audio::from_cli(a.codec)?;
     let pt = a.pt.unwrap_or(codec.default_pt());
@@ -414,10 +415,7 @@ pub fn run(a: RecvArgs) -> Result<(), Fail> {
         None => None,
     };
     let mut rx = Receiver::new(codec, pt, a.out.as_deref(), player)?;
-    rx.link.set_mode(rtcp::Mode::from_flags(a.rtcp, a.rtcp_mux));
-    rx.link.set_lock_first(a.latch);
-    rx.link.set_target_fixed(a.tcp);
-    crate::transport::check(a.tcp, rx.link.mode(), a.stun)?;
+    configure_link(&mut rx.link, &a)?;
     if let Some(dpt) = a.dtmf_pt {
         if dpt > 127 || dpt == pt {
             return Err(Fail::usage(format!(
@@ -445,6 +443,15 @@ pub fn run(a: RecvArgs) -> Result<(), Fail> {
     );
     outcome?;
     finished
+}
+
+/// The RTCP session as `recv`'s options say (audio or video): port pair
+/// or mux, `--latch`, and over TCP the connection as the only target.
+pub fn configure_link(link: &mut Link, a: &RecvArgs) -> Result<(), Fail> {
+    link.set_mode(rtcp::Mode::from_flags(a.rtcp, a.rtcp_mux));
+    link.set_lock_first(a.latch);
+    link.set_target_fixed(a.tcp);
+    crate::transport::check(a.tcp, link.mode(), a.stun)
 }
 
 pub fn open_capture(a: &RecvArgs) -> Result<Option<Capture>, Fail> {
@@ -544,8 +551,8 @@ fn live(
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        if let (true, Some(link)) = (mode != rtcp::Mode::Off, rx.link()) {
-            link.poll(ports.rtcp_chan(), rtp_peer, rtpsynth::clock::monotonic_ns());
+        if mode != rtcp::Mode::Off {
+            rx.tick(ports.rtcp_chan(), rtp_peer, rtpsynth::clock::monotonic_ns());
         }
     }
     // What was already queued when reception ended still counts.

@@ -184,17 +184,39 @@ impl Link {
         }
     }
 
+    /// An RTCP datagram built outside the session (RFC 4585 feedback, as a
+    /// reduced-size packet: RFC 5506) to where our reports go; returns
+    /// whether it went out.
+    pub fn send_feedback(
+        &mut self,
+        chan: &Channel,
+        rtp_peer: Option<SocketAddr>,
+        pkt: &[u8],
+    ) -> bool {
+        match self.destination(rtp_peer) {
+            Some(to) => self.transmit(chan, to, pkt),
+            None => false,
+        }
+    }
+
     fn put(&mut self, chan: &Channel, to: SocketAddr, n: usize) -> bool {
+        let buf = std::mem::take(&mut self.buf);
+        let ok = self.transmit(chan, to, &buf[..n]);
+        self.buf = buf;
+        ok
+    }
+
+    fn transmit(&mut self, chan: &Channel, to: SocketAddr, pkt: &[u8]) -> bool {
         // With rtcp-mux the channel's target is the RTP peer already:
         // moving it would move the RTP too.
         let shared = self.mode == Mode::Mux && self.target_fixed;
         if !shared && chan.set_target_addr(to).is_err() {
             return false;
         }
-        let ok = chan.send(&self.buf[..n]).is_ok();
+        let ok = chan.send(pkt).is_ok();
         if ok {
             self.sent += 1;
-            self.sent_octets += n as u64;
+            self.sent_octets += pkt.len() as u64;
         }
         ok
     }

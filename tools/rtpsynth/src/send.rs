@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use rtpsynth::clock::monotonic_ns;
 use rtpsynth::codec::resample;
 use rtpsynth::proc::{Proc, TaskError};
-use rtpsynth::server::{ChanConfig, Family, Server};
+use rtpsynth::server::{ChanConfig, Channel, Family, PktIn, Server};
 use rtpsynth::synth::Synth;
 use serde_json::json;
 
@@ -124,13 +124,43 @@ pub fn sdp_text(codec: Audio, pt: u8, ptime: u32, to: SocketAddr, sess_id: u32) 
     )
 }
 
-/// Options that need library parts not in this build.
-fn refuse_unbuilt(a: &SendArgs) -> Result<(), Fail> {
-    let pending: [(&str, bool); 1] = [("--nack", a.nack)];
-    match pending.iter().find(|(_, used)| *used) {
-        Some((name, _)) => Err(Fail::not_yet(name)),
-        None => Ok(()),
+/// The sending side's channels, audio or video: RTP to `--to` over UDP
+/// (or one TCP connection with `--tcp`), and the RTCP channel of a port
+/// pair. The peer's RTCP goes to `on_rtcp` (on port + 1, or split off the
+/// RTP port by RFC 5761); `tcp_ended` is raised when a connection ends.
+pub fn open_channels(
+    server: &Server,
+    cfg: &ChanConfig,
+    a: &SendArgs,
+    mode: rtcp::Mode,
+    on_rtcp: PktIn,
+    tcp_ended: &Arc<AtomicBool>,
+) -> Result<(Channel, Option<Channel>), Fail> {
+    if a.tcp {
+        // One connection: RTCP (muxed) is split off by RFC 5761 here.
+        let mut on_rtcp = on_rtcp;
+        let cb: PktIn = Box::new(move |d, f, t| {
+            if rtcp::is_rtcp(d) {
+                on_rtcp(d, f, t);
+            }
+        });
+        let c = transport::connect(
+            server,
+            cfg,
+            a.to,
+            cb,
+            tcp_ended.clone(),
+            Duration::from_secs(5),
+        )?;
+        return Ok((c, None));
     }
+    let ports = rtcp::open(server, cfg, mode, false, None, on_rtcp)
+        .map_err(|e| Fail::runtime(format!("cannot bind: {e}")))?;
+    ports
+        .rtp
+        .set_target(&a.to.ip().to_string(), a.to.port())
+        .map_err(|e| Fail::runtime(format!("--to {}: {e}", a.to)))?;
+    Ok((ports.rtp, ports.rtcp))
 }
 
 /// Counters the pacing task shares with the main thread.
@@ -142,12 +172,11 @@ struct Progress {
 }
 
 pub fn run(a: SendArgs) -> Result<(), Fail> {
-    refuse_unbuilt(&a)?;
     if let Some(c) = video::codec_of(a.codec) {
         return video::send(a, c);
     }
-    if a.fps.is_some() || a.mtu.is_some() {
-        return Err(Fail::usage("--fps and --mtu are for video codecs"));
+    if a.fps.is_some() || a.mtu.is_some() || a.nack {
+        return Err(Fail::usage("--fps, --mtu and --nack are for video codecs"));
     }
     let codec = Audio::from_cli(a.codec)?;
     codec.check_ptime(a.ptime)?;
@@ -223,39 +252,14 @@ pub fn run(a: SendArgs) -> Result<(), Fail> {
     // thread tell it what they sent and received through a queue.
     let mut link = Link::new(rtcp_mode, true, ssrc, rate, monotonic_ns())?;
     let (rtcp_ev, rtcp_evs) = mpsc::sync_channel::<RtcpEv>(4096);
-    let on_rtcp = {
+    let on_rtcp: PktIn = {
         let ev = rtcp_ev.clone();
-        Box::new(move |d: &[u8], from: &rtpsynth::server::RawAddr, t: u64| {
+        Box::new(move |d, from, t| {
             let _ = ev.try_send(RtcpEv::Received(d.to_vec(), from.to_socket_addr(), t));
         })
     };
     let tcp_ended = Arc::new(AtomicBool::new(false));
-    let (chan, rtcp_chan) = if a.tcp {
-        // One connection: RTCP (muxed) is split off by RFC 5761 here.
-        let on_rtcp = on_rtcp;
-        let cb: rtpsynth::server::PktIn = Box::new(move |d, f, t| {
-            if rtcp::is_rtcp(d) {
-                on_rtcp(d, f, t);
-            }
-        });
-        let c = transport::connect(
-            &server,
-            &cfg,
-            a.to,
-            cb,
-            tcp_ended.clone(),
-            Duration::from_secs(5),
-        )?;
-        (c, None)
-    } else {
-        let ports = rtcp::open(&server, &cfg, rtcp_mode, false, None, on_rtcp)
-            .map_err(|e| Fail::runtime(format!("cannot bind: {e}")))?;
-        ports
-            .rtp
-            .set_target(&a.to.ip().to_string(), a.to.port())
-            .map_err(|e| Fail::runtime(format!("--to {}: {e}", a.to)))?;
-        (ports.rtp, ports.rtcp)
-    };
+    let (chan, rtcp_chan) = open_channels(&server, &cfg, &a, rtcp_mode, on_rtcp, &tcp_ended)?;
     let chan = Arc::new(chan);
     let mut draws = [
         u32::from_ne_bytes(ssrc.to_be_bytes()),

@@ -275,23 +275,48 @@ fn bad_options_exit_2() {
 }
 
 #[test]
-fn features_not_in_this_build_are_refused() {
+fn options_of_another_kind_of_stream_are_refused_clearly() {
     let to = "127.0.0.1:9";
     let l = "127.0.0.1:0";
-    let cases: Vec<Vec<&str>> = vec![
-        vec!["send", "--to", to, "--nack"],
-        vec!["recv", "--listen", l, "--nack"],
-        // wired for audio streams only so far
-        vec!["send", "--to", to, "--codec", "h264", "--rtcp"],
-        vec!["send", "--to", to, "--codec", "vp9", "--dtmf", "1@1"],
-        vec!["recv", "--listen", l, "--codec", "vp8", "--tcp"],
-        vec!["recv", "--listen", l, "--codec", "h264", "--rtcp-mux"],
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        // retransmission is for video
+        (
+            vec!["send", "--to", to, "--nack", "--rtcp"],
+            "for video codecs",
+        ),
+        (
+            vec!["recv", "--listen", l, "--nack", "--rtcp"],
+            "for video codecs",
+        ),
+        // NACKs travel in RTCP
+        (
+            vec!["send", "--to", to, "--codec", "h264", "--nack"],
+            "--nack needs --rtcp or --rtcp-mux",
+        ),
+        (
+            vec!["recv", "--listen", l, "--codec", "vp8", "--nack"],
+            "--nack needs --rtcp or --rtcp-mux",
+        ),
+        // telephone events go with audio
+        (
+            vec!["send", "--to", to, "--codec", "vp9", "--dtmf", "1@1"],
+            "telephone events",
+        ),
+        (
+            vec!["send", "--to", to, "--codec", "vp8", "--dtmf-ms", "80"],
+            "telephone events",
+        ),
+        (
+            vec!["recv", "--listen", l, "--codec", "h264", "--dtmf-pt", "101"],
+            "telephone events",
+        ),
     ];
-    for args in &cases {
+    for (args, mentions) in &cases {
         let o = run(args);
         let err = stderr_of(&o);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains("not in this build yet"), "{args:?}: {err}");
+        assert!(err.contains(mentions), "{args:?}: {err}");
+        assert!(!err.contains("not in this build"), "{args:?}: {err}");
     }
 }
 
