@@ -3,6 +3,7 @@
 by side in one run (each in its own venv, run as a subprocess).
 
     python3 benches/bench_python.py [--ours VENV] [--orig VENV] [--quick]
+                                    [--sections jbuf,utils] [--rounds N]
 
 Default venvs: build/bench-venv-ours (made with `pip install ./python`) and
 build/bench-venv-orig (`pip install rtpsynth==1.3.2`), created if missing.
@@ -254,6 +255,8 @@ def main():
     ap.add_argument("--max-channels", type=int, default=2048)
     ap.add_argument("--max-proc", type=int, default=65536)
     ap.add_argument("--rounds", type=int, default=3, help="best of N for per-call figures")
+    ap.add_argument("--sections", default=",".join(SECTIONS),
+                    help="comma-separated subset of " + ",".join(SECTIONS))
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--section", choices=SECTIONS, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -266,7 +269,11 @@ def main():
     # Per-call sections alternate between the two, best of `rounds` (the
     # machine may be shared); the scaling scenarios run once each.
     res = {"ours": {}, "orig": {}}
-    for sec in SECTIONS:
+    wanted = [s for s in args.sections.split(",") if s]
+    for sec in wanted:
+        if sec not in SECTIONS:
+            ap.error(f"unknown section {sec!r}")
+    for sec in [s for s in SECTIONS if s in wanted]:
         rounds = args.rounds if sec in ("synth", "jbuf", "utils") else 1
         for _ in range(rounds):
             for name, py in impls.items():
@@ -292,7 +299,8 @@ def main():
     print("(ns: time per call, ours/orig = speed-up; counts: ours/orig)")
     for k in ("server rows", "proc rows"):
         for name in ("orig", "ours"):
-            print(f"{k} {name}: {res[name][k]}")
+            if k in res[name]:
+                print(f"{k} {name}: {res[name][k]}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,11 @@ use pyo3::types::{PyByteArray, PyBytes, PyInt};
 /// array) or an iterable of small ints is converted. An int is refused (it
 /// would otherwise become that many zero bytes).
 pub fn to_bytes<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    // Exact bytes first: a pointer compare, where the subclass check is a
+    // call into the interpreter under abi3.
+    if let Ok(b) = obj.cast_exact::<PyBytes>() {
+        return Ok(b.clone());
+    }
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(b.clone());
     }

@@ -8,6 +8,7 @@
 //! tracebacks read the same.
 
 mod args;
+mod buffer;
 mod jbuf;
 mod pin;
 mod proc;

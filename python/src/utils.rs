@@ -9,9 +9,11 @@ use pyo3::types::{PyByteArray, PyBytes, PyInt};
 use rtpsynth::codec::g711;
 use rtpsynth::codec::resample::{self, ResampleError};
 
-/// Raw bytes of a bytes-like object and its item size. abi3 before Python
-/// 3.11 has no buffer protocol, so objects other than bytes and bytearray
-/// go through a memoryview (one copy).
+use crate::buffer::{as_i16, as_i16_mut, Contig};
+
+/// Raw bytes of a bytes-like object and its item size, for interpreters
+/// without the buffer protocol in the stable ABI (before 3.11): objects
+/// other than bytes and bytearray go through `tobytes()` (one copy).
 fn raw_buffer(obj: &Bound<'_, PyAny>) -> PyResult<(Vec<u8>, usize)> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok((b.as_bytes().to_vec(), 1));
@@ -39,36 +41,50 @@ fn raw_buffer(obj: &Bound<'_, PyAny>) -> PyResult<(Vec<u8>, usize)> {
     Ok((data, itemsize))
 }
 
-/// Visit the samples of a PCM16 object (itemsize 2, or bytes of even
-/// length) without copying when it is bytes.
+/// Visit the samples of a PCM16 object (itemsize 2, or bytes-like of even
+/// length) with the original's checks and messages. With the buffer
+/// protocol (3.11+) nothing is copied unless the memory is unaligned.
 fn with_pcm16<R>(obj: &Bound<'_, PyAny>, f: impl FnOnce(&[i16]) -> R) -> PyResult<R> {
-    fn samples(raw: &[u8]) -> Vec<i16> {
-        raw.chunks_exact(2)
-            .map(|c| i16::from_ne_bytes([c[0], c[1]]))
-            .collect()
-    }
-    if let Ok(b) = obj.cast::<PyBytes>() {
-        let raw = b.as_bytes();
-        if raw.len() % 2 != 0 {
-            return Err(PyValueError::new_err(
+    fn check(raw: &[u8], itemsize: isize) -> PyResult<()> {
+        match itemsize {
+            2 if raw.len() % 2 != 0 => {
+                Err(PyValueError::new_err("PCM16 buffer must be 2-byte aligned"))
+            }
+            1 if raw.len() % 2 != 0 => Err(PyValueError::new_err(
                 "PCM16 byte buffer length must be even",
-            ));
+            )),
+            1 | 2 => Ok(()),
+            _ => Err(PyTypeError::new_err(
+                "expected a PCM16 buffer (itemsize 2) or PCM16 bytes",
+            )),
         }
-        return Ok(f(&samples(raw)));
+    }
+    // Exact-type checks are pointer compares; bytes subclasses take the
+    // buffer path with the same result.
+    if let Ok(b) = obj.cast_exact::<PyBytes>() {
+        let raw = b.as_bytes();
+        check(raw, 1)?;
+        return Ok(f(&as_i16(raw)));
+    }
+    if let Some(view) = Contig::of(obj) {
+        let view = view?;
+        let raw = view.bytes();
+        check(raw, view.itemsize())?;
+        return Ok(f(&as_i16(raw)));
     }
     let (raw, itemsize) = raw_buffer(obj)?;
-    match itemsize {
-        2 if raw.len() % 2 != 0 => {
-            Err(PyValueError::new_err("PCM16 buffer must be 2-byte aligned"))
-        }
-        1 if raw.len() % 2 != 0 => Err(PyValueError::new_err(
-            "PCM16 byte buffer length must be even",
-        )),
-        1 | 2 => Ok(f(&samples(&raw))),
-        _ => Err(PyTypeError::new_err(
-            "expected a PCM16 buffer (itemsize 2) or PCM16 bytes",
-        )),
-    }
+    check(&raw, itemsize as isize)?;
+    Ok(f(&as_i16(&raw)))
+}
+
+/// Whether `obj` is exactly an array.array, bytes or bytearray (none is an
+/// int), told by pointer compares: the common arguments skip the int
+/// check, a call into the interpreter under abi3.
+fn is_plain_buffer(obj: &Bound<'_, PyAny>) -> bool {
+    let tp = obj.get_type_ptr().cast::<pyo3::ffi::PyObject>();
+    obj.is_exact_instance_of::<PyBytes>()
+        || obj.is_exact_instance_of::<PyByteArray>()
+        || array_ctor(obj.py()).is_ok_and(|a| std::ptr::eq(a.as_ptr(), tp))
 }
 
 /// The `array.array` type.
@@ -79,16 +95,26 @@ fn array_ctor(py: Python<'_>) -> PyResult<&Py<PyAny>> {
     })
 }
 
-/// `array.array('h', samples)`.
-fn array_h<'py>(py: Python<'py>, samples: &[i16]) -> PyResult<Bound<'py, PyAny>> {
+/// `array.array('h', samples)`, the samples written by `fill` straight
+/// into the bytes the array is made from.
+fn array_h_with<'py>(
+    py: Python<'py>,
+    n: usize,
+    fill: impl FnOnce(&mut [i16]) -> PyResult<()>,
+) -> PyResult<Bound<'py, PyAny>> {
     let ctor = array_ctor(py)?;
-    let raw = PyBytes::new_with(py, samples.len() * 2, |buf| {
-        for (o, s) in buf.chunks_exact_mut(2).zip(samples) {
-            o.copy_from_slice(&s.to_ne_bytes());
+    let raw = PyBytes::new_with(py, n * 2, |buf| match as_i16_mut(buf) {
+        Some(out) => fill(out),
+        None => {
+            let mut out = vec![0i16; n];
+            fill(&mut out)?;
+            for (o, s) in buf.chunks_exact_mut(2).zip(&out) {
+                o.copy_from_slice(&s.to_ne_bytes());
+            }
+            Ok(())
         }
-        Ok(())
     })?;
-    ctor.bind(py).call1(("h", raw))
+    ctor.bind(py).call1((pyo3::intern!(py, "h"), raw))
 }
 
 /// linear2ulaw(pcm) -> bytes | int
@@ -98,7 +124,7 @@ fn array_h<'py>(py: Python<'py>, samples: &[i16]) -> PyResult<Bound<'py, PyAny>>
 /// native-endian 16-bit samples) gives bytes.
 #[pyfunction]
 fn linear2ulaw(py: Python<'_>, pcm: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-    if pcm.is_instance_of::<PyInt>() {
+    if !is_plain_buffer(pcm) && pcm.is_instance_of::<PyInt>() {
         let v: i64 = pcm.extract()?;
         let s = v.clamp(i16::MIN as i64, i16::MAX as i64) as i16;
         return Ok(g711::linear2ulaw(s).into_pyobject(py)?.into_any().unbind());
@@ -124,12 +150,21 @@ fn ulaw2linear(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         return Ok(s.into_pyobject(py)?.into_any().unbind());
     }
     let decode = |raw: &[u8]| {
-        let mut out = vec![0i16; raw.len()];
-        g711::ulaw2linear_buf(raw, &mut out);
-        array_h(py, &out).map(Bound::unbind)
+        array_h_with(py, raw.len(), |out| {
+            g711::ulaw2linear_buf(raw, out);
+            Ok(())
+        })
+        .map(Bound::unbind)
     };
     if let Ok(b) = data.cast::<PyBytes>() {
         return decode(b.as_bytes());
+    }
+    if let Some(view) = Contig::of(data) {
+        let view = view?;
+        if view.itemsize() != 1 {
+            return Err(PyTypeError::new_err("ulaw2linear expects bytes-like input"));
+        }
+        return decode(view.bytes());
     }
     let (raw, itemsize) = raw_buffer(data)?;
     if itemsize != 1 {
@@ -153,13 +188,14 @@ fn resample_linear(
     if in_rate <= 0 || out_rate <= 0 {
         return Err(PyValueError::new_err("in_rate and out_rate must be > 0"));
     }
-    let out = with_pcm16(pcm, |s| -> PyResult<Vec<i16>> {
+    let out = with_pcm16(pcm, |s| {
         let n = resample::output_len(s.len(), in_rate, out_rate).map_err(resample_err)?;
-        let mut out = vec![0i16; n];
-        resample::resample_linear(s, in_rate, out_rate, &mut out).map_err(resample_err)?;
-        Ok(out)
+        array_h_with(py, n, |out| {
+            resample::resample_linear(s, in_rate, out_rate, out).map_err(resample_err)?;
+            Ok(())
+        })
     })??;
-    Ok(array_h(py, &out)?.unbind())
+    Ok(out.unbind())
 }
 
 fn resample_err(e: ResampleError) -> PyErr {
