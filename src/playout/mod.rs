@@ -217,6 +217,11 @@ pub struct Playout {
     clock: u32,
     rate: u32,
     ratio: i64,
+    /// RTP ticks to ns, ns to output samples, output samples to ns.
+    tick_ns: Ratio,
+    ns_samples: Ratio,
+    sample_ns: Ratio,
+    frame_ns: i64,
     frame: usize,
     unit: usize,
     min_ns: i64,
@@ -265,25 +270,35 @@ fn gcd(a: i64, b: i64) -> i64 {
     }
 }
 
-/// `x * num / den` with the fraction reduced first, in i64 when it fits
-/// (every call in steady state), else in i128; saturating.
-fn scale(x: i64, num: i64, den: i64) -> i64 {
-    let g = gcd(num, den);
-    let (num, den) = (num / g, den / g);
-    match x.checked_mul(num) {
-        Some(v) => v / den,
-        None => {
-            (x as i128 * num as i128 / den as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64
+/// A unit conversion `x * num / den`, the fraction reduced once at
+/// creation (per packet, a tick-to-ns conversion at 8 kHz is then one
+/// multiplication, not a gcd and two divisions).
+#[derive(Clone, Copy)]
+struct Ratio {
+    num: i64,
+    den: i64,
+}
+
+impl Ratio {
+    fn new(num: i64, den: i64) -> Self {
+        let g = gcd(num, den);
+        Ratio {
+            num: num / g,
+            den: den / g,
         }
     }
-}
 
-fn ticks_to_ns(t: i64, clock: u32) -> i64 {
-    scale(t, NS, clock as i64)
-}
-
-fn ns_to_samples(ns: i64, rate: u32) -> i64 {
-    scale(ns, rate as i64, NS)
+    /// `x * num / den` (truncating), in i64 when it fits (every call in
+    /// steady state), else in i128; saturating.
+    #[inline]
+    fn apply(self, x: i64) -> i64 {
+        match x.checked_mul(self.num) {
+            Some(v) if self.den == 1 => v,
+            Some(v) => v / self.den,
+            None => (x as i128 * self.num as i128 / self.den as i128)
+                .clamp(i64::MIN as i128, i64::MAX as i128) as i64,
+        }
+    }
 }
 
 /// Decode one payload into `out`; the sample count, or None if the payload
@@ -364,6 +379,10 @@ impl Playout {
             clock,
             rate,
             ratio: (clock / rate) as i64,
+            tick_ns: Ratio::new(NS, clock as i64),
+            ns_samples: Ratio::new(rate as i64, NS),
+            sample_ns: Ratio::new(NS, rate as i64),
+            frame_ns: frame as i64 * NS / rate as i64,
             frame,
             unit,
             min_ns: min_ms as i64 * MS,
@@ -435,7 +454,7 @@ impl Playout {
     }
 
     fn t_ns(&self, t: i64) -> i64 {
-        ticks_to_ns(t, self.clock)
+        self.tick_ns.apply(t)
     }
 
     /// Duration of a payload in RTP ticks.
@@ -693,7 +712,7 @@ impl Playout {
     /// When the sample after the queued audio will play.
     fn queue_end_time(&self, now: i64) -> i64 {
         let queued = (self.fifo.len() + self.latency_samples()) as i64;
-        now.saturating_add(queued * NS / self.rate as i64)
+        now.saturating_add(self.sample_ns.apply(queued))
     }
 
     /// The playout offset of media time `play_t` if it came next.
@@ -776,7 +795,7 @@ impl Playout {
     }
 
     fn frame_ns(&self) -> i64 {
-        self.frame as i64 * NS / self.rate as i64
+        self.frame_ns
     }
 
     /// The playout offset to steer to. `get` commits a whole frame at once,
@@ -845,7 +864,7 @@ impl Playout {
                     }
                 }
                 None => {
-                    if self.conceal_run as i64 * NS / self.rate as i64 >= PAUSE_NS {
+                    if self.sample_ns.apply(self.conceal_run as i64) >= PAUSE_NS {
                         self.state = State::Paused;
                         self.stats.pauses += 1;
                         self.flags |= status::PAUSED;
@@ -876,7 +895,7 @@ impl Playout {
         let at = sched.max(end).saturating_sub(now);
         let boundary = now.saturating_add((at + f - 1).div_euclid(f).saturating_mul(f));
         let wait = boundary.saturating_sub(end).max(0);
-        let z = ns_to_samples(wait, self.rate).min(10 * self.rate as i64) as usize;
+        let z = self.ns_samples.apply(wait).min(10 * self.rate as i64) as usize;
         let natural = (gap / self.ratio) as usize;
         if z > natural {
             self.stats.expansions += 1;
@@ -1021,9 +1040,9 @@ impl Playout {
         }
         // compressions stop a quarter ms above the goal
         let want = if compress {
-            ns_to_samples(err - MS / 4, self.rate)
+            self.ns_samples.apply(err - MS / 4)
         } else {
-            ns_to_samples(-err, self.rate) + 1
+            self.ns_samples.apply(-err) + 1
         }
         .max(1) as usize;
         let front = &self.fifo[..len.min(self.frame)];
@@ -1083,7 +1102,7 @@ impl Playout {
         for i in 0..self.markers.len() {
             let mut m = self.markers[i];
             if m.pos < n {
-                let at = now.saturating_add(m.pos as i64 * NS / self.rate as i64);
+                let at = now.saturating_add(self.sample_ns.apply(m.pos as i64));
                 self.delays.record(m.arrival, at.saturating_sub(m.arrival));
                 self.played[self.played_head] = Played {
                     seq: m.seq,
