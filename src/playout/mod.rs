@@ -686,12 +686,14 @@ impl Playout {
     }
 
     /// (playout offset to aim at, target delay, the offset without the
-    /// spread margin), ns. The offset is in the units of relative transit:
-    /// a packet with transit r plays r + delay.
-    fn target(&self, now: i64) -> (i64, i64, i64) {
+    /// spread margin), ns, and the estimator's floor now. The offset is in
+    /// the units of relative transit: a packet with transit r plays
+    /// r + delay.
+    fn target(&self, now: i64) -> ((i64, i64, i64), Option<f64>) {
         let Some(floor) = self.est.floor(now) else {
-            return (0, self.min_ns, 0);
+            return ((0, self.min_ns, 0), None);
         };
+        let floor_now = Some(floor);
         let (d, lean) = match self.cfg.mode {
             Mode::Fixed { .. } => (self.min_ns, self.min_ns),
             Mode::Adaptive { .. } => {
@@ -706,7 +708,10 @@ impl Playout {
             }
         };
         let floor = floor as i64;
-        (floor.saturating_add(d), d, floor.saturating_add(lean))
+        (
+            (floor.saturating_add(d), d, floor.saturating_add(lean)),
+            floor_now,
+        )
     }
 
     /// When the sample after the queued audio will play.
@@ -735,7 +740,9 @@ impl Playout {
         {
             self.confirm_candidate();
         }
-        let (c, d, lean) = self.target(now_ns);
+        // `fill` and `steer` do not touch the estimator: its floor now
+        // serves the current-delay figure below too.
+        let ((c, d, lean), floor_now) = self.target(now_ns);
         self.stats.target_delay_ns = d;
         match self.state {
             State::Idle => {
@@ -784,7 +791,7 @@ impl Playout {
         if self.state == State::Playing && self.silence_left == 0 {
             self.steer(now_ns, goal);
         }
-        if let Some(f) = self.est.floor(now_ns) {
+        if let Some(f) = floor_now {
             self.stats.current_delay_ns = (self.offset(now_ns) as f64 - f) as i64;
         }
         self.emit(now_ns, out);
