@@ -92,6 +92,32 @@ pub struct ReceiverStats {
     pub overflow: u64,
 }
 
+/// Where an event stands in one source's timestamps.
+#[derive(Clone, Copy, Debug)]
+struct Mapping {
+    start_ts: u32,
+    seg_ts: u32,
+    /// Units before the current segment.
+    seg_base: u64,
+    seg_max: u16,
+}
+
+impl Mapping {
+    /// `ts` is this event's current segment, a later one within the gap
+    /// allowed, or an earlier one.
+    fn fits(&self, ts: u32) -> bool {
+        let later = ts.wrapping_sub(self.seg_ts);
+        let from_start = ts.wrapping_sub(self.start_ts);
+        ts == self.seg_ts
+            || (ts_after(ts, self.seg_ts)
+                && later % MAX_SEGMENT_DURATION == 0
+                && later / MAX_SEGMENT_DURATION <= MAX_SEGMENT_GAP)
+            || (ts_after(self.seg_ts, ts)
+                && !ts_after(self.start_ts, ts)
+                && from_start % MAX_SEGMENT_DURATION == 0)
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Open {
     event: u8,
@@ -101,6 +127,13 @@ struct Open {
     /// Units before the current segment.
     seg_base: u64,
     seg_max: u16,
+    /// Duration reached before the last SSRC change carried the event over.
+    floor: u64,
+    /// The event's mapping on the source it was carried over from, so that
+    /// packets of two sources interleaving around a change (reordering, a
+    /// forked stream) continue their own timestamps: the durations of the
+    /// two do not add up.
+    other: Option<(u32, Mapping)>,
     ended: Option<EndReason>,
     packets: u32,
     first_ns: u64,
@@ -109,7 +142,23 @@ struct Open {
 
 impl Open {
     fn duration(&self) -> u64 {
-        self.seg_base + self.seg_max as u64
+        self.floor.max(self.seg_base + self.seg_max as u64)
+    }
+
+    fn mapping(&self) -> Mapping {
+        Mapping {
+            start_ts: self.start_ts,
+            seg_ts: self.seg_ts,
+            seg_base: self.seg_base,
+            seg_max: self.seg_max,
+        }
+    }
+
+    fn set_mapping(&mut self, m: Mapping) {
+        self.start_ts = m.start_ts;
+        self.seg_ts = m.seg_ts;
+        self.seg_base = m.seg_base;
+        self.seg_max = m.seg_max;
     }
 }
 
@@ -267,7 +316,7 @@ impl EventReceiver {
                         return PacketVerdict::Duplicate;
                     }
                 }
-                let carried = self.carry_over(marker, pl, now);
+                let carried = self.carry_over(ssrc, ts, marker, pl, now);
                 if self.cur.is_some() {
                     self.close_all(EndReason::SsrcChange);
                 }
@@ -279,13 +328,23 @@ impl EventReceiver {
                     ssrc,
                     horizon: None,
                 }));
-                if let Some(mut o) = carried {
+                if let Some((from, mut o)) = carried {
                     // the new source goes on with the event: one event, its
                     // duration continuing from what the old source reached
-                    o.seg_base = o.duration().saturating_sub(pl.duration as u64);
-                    o.start_ts = ts;
-                    o.seg_ts = ts;
-                    o.seg_max = 0;
+                    // (or, for the source it came from, from where that
+                    // source's own timestamps had it)
+                    o.floor = o.duration();
+                    let left = (from, o.mapping());
+                    match o.other {
+                        Some((back, m)) if back == ssrc => o.set_mapping(m),
+                        _ => o.set_mapping(Mapping {
+                            start_ts: ts,
+                            seg_ts: ts,
+                            seg_base: o.floor.saturating_sub(pl.duration as u64),
+                            seg_max: 0,
+                        }),
+                    }
+                    o.other = Some(left);
                     self.open[0] = Some(o);
                 }
             }
@@ -365,6 +424,8 @@ impl EventReceiver {
             seg_ts: ts,
             seg_base: 0,
             seg_max: pl.duration,
+            floor: 0,
+            other: None,
             ended: pl.end.then_some(EndReason::EndBit),
             packets: 1,
             first_ns: now,
@@ -385,21 +446,32 @@ impl EventReceiver {
         PacketVerdict::NewEvent
     }
 
-    /// On an SSRC change: the old source's newest open event, taken out of
-    /// the open list, when this packet continues it (same code, no marker,
-    /// within the timeout of its last packet).
-    fn carry_over(&mut self, marker: bool, pl: EventPayload, now: u64) -> Option<Open> {
-        if marker || self.cur.is_none() {
+    /// On an SSRC change to `ssrc`: the old source's newest open event,
+    /// taken out of the open list with the old SSRC, when this packet
+    /// continues it (same code, no marker, within the timeout of its last
+    /// packet; back on the source it was carried over from, at a timestamp
+    /// of the event there).
+    fn carry_over(
+        &mut self,
+        ssrc: u32,
+        ts: u32,
+        marker: bool,
+        pl: EventPayload,
+        now: u64,
+    ) -> Option<(u32, Open)> {
+        let from = self.cur?.ssrc;
+        if marker {
             return None;
         }
         let i = self.open.iter().rposition(Option::is_some)?;
         let o = self.open[i]?;
         let live = o.ended.is_none() && now.saturating_sub(o.last_ns) < self.timeout_ns;
-        if !live || o.event != pl.event {
+        let returns_elsewhere = o.other.is_some_and(|(back, m)| back == ssrc && !m.fits(ts));
+        if !live || o.event != pl.event || returns_elsewhere {
             return None;
         }
         self.open[i] = None;
-        Some(o)
+        Some((from, o))
     }
 
     /// Event `i` got a packet: open events before it end once it has enough.

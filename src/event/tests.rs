@@ -438,6 +438,45 @@ fn receiver_ssrc_change_mid_event() {
 }
 
 #[test]
+fn receiver_two_sources_of_one_event_do_not_add_up() {
+    // A forked stream: each packet comes from two SSRCs with their own
+    // timestamps, in bursts of three per source (the receiver follows one
+    // source at a time, so the event hops between them). The duration is
+    // what the sources say, not the sum of their progress between hops.
+    let (pkts, _) = stream_of(&[(8, 1600)]);
+    let fork = |p: &[u8]| {
+        let mut q = p.to_vec();
+        q[8..12].copy_from_slice(&[9, 9, 9, 9]);
+        let ts = u32::from_be_bytes([q[4], q[5], q[6], q[7]]).wrapping_add(5000);
+        q[4..8].copy_from_slice(&ts.to_be_bytes());
+        q[1] &= 0x7f;
+        q
+    };
+    let mut r = Rx::new();
+    for (c, chunk) in pkts.chunks(3).enumerate() {
+        for p in chunk {
+            r.feed(p, 60 * c as u64);
+        }
+        for p in chunk {
+            r.feed(&fork(p), 60 * c as u64 + 1);
+        }
+    }
+    r.poll(10_000);
+    let s = r.summary();
+    // The first hop aligns the forked source's first packet (160) with
+    // where the event stood (480): that offset of 320 is the only excess
+    // (the first report ends at the first E bit, of either source). Summing
+    // the progress of every hop gave 2080.
+    assert!(!s.is_empty());
+    assert!(
+        s.iter().all(|&(ev, dur, end)| ev == 8
+            && (1600..=1600 + 320).contains(&dur)
+            && end == EndReason::EndBit),
+        "{s:?}"
+    );
+}
+
+#[test]
 fn receiver_ignores_other_payload_types_and_junk() {
     let (pkts, _) = stream_of(&[(3, 320)]);
     let mut r = Rx::new();

@@ -119,11 +119,14 @@ impl Estimator {
         let mut rel = rf - self.reference(tf) + BELOW_NS as f64;
         if rel < 0.0 {
             // Far below the reference line: move the line down and the
-            // histogram's contents up with it.
-            let shift = ((-rel) as i64 / BIN_NS + 1) as usize;
-            self.shift_up(shift);
-            self.ref0 -= (shift as i64 * BIN_NS) as f64;
-            rel += (shift as i64 * BIN_NS) as f64;
+            // histogram's contents up with it. In float: arrival times are
+            // the caller's, and a jump of 2^62 ns must not overflow (the
+            // shift then saturates, putting all history in the top bin).
+            let steps = (-rel / BIN_NS as f64).floor() + 1.0;
+            let bins = self.tree.len() - 1;
+            self.shift_up((steps as usize).min(bins));
+            self.ref0 -= steps * BIN_NS as f64;
+            rel = (rel + steps * BIN_NS as f64).max(0.0);
         }
         let bins = self.tree.len() - 1;
         let bin = ((rel as i64 / BIN_NS) as usize).min(bins - 1);
@@ -266,6 +269,19 @@ mod tests {
     use super::*;
 
     const MS: i64 = 1_000_000;
+
+    #[test]
+    fn extreme_relative_delays_do_not_overflow() {
+        let mut e = Estimator::new(1000 * MS, 1000);
+        e.add(0, i64::MAX);
+        e.add(1, i64::MIN);
+        e.add(1, i64::MIN + 1);
+        e.add(2, i64::MAX);
+        e.add(i64::MAX, i64::MIN);
+        e.add(i64::MIN, 0);
+        assert!(e.quantile(0.5, 3).unwrap().is_finite());
+        assert!(e.floor(3).unwrap().is_finite());
+    }
 
     #[test]
     fn quantiles_of_a_known_distribution() {

@@ -1049,7 +1049,9 @@ impl Playout {
         let want = if compress {
             self.ns_samples.apply(err - MS / 4)
         } else {
-            self.ns_samples.apply(-err) + 1
+            self.ns_samples
+                .apply(err.saturating_neg())
+                .saturating_add(1)
         }
         .max(1) as usize;
         let front = &self.fifo[..len.min(self.frame)];
