@@ -900,7 +900,7 @@ impl Playout {
         let end = self.queue_end_time(now);
         let f = self.frame_ns();
         let at = sched.max(end).saturating_sub(now);
-        let boundary = now.saturating_add((at + f - 1).div_euclid(f).saturating_mul(f));
+        let boundary = now.saturating_add(at.saturating_add(f - 1).div_euclid(f).saturating_mul(f));
         let wait = boundary.saturating_sub(end).max(0);
         let z = self.ns_samples.apply(wait).min(10 * self.rate as i64) as usize;
         let natural = (gap / self.ratio) as usize;
