@@ -207,7 +207,11 @@ void rtpev_tx_dtor(struct rtpev_tx *tx);
  *  - an SSRC change ends the old source's events, except that a packet of
  *    the new SSRC that continues the running event (same code, no marker,
  *    within the timeout) continues it as one event; late packets of the
- *    previous SSRC are dropped.
+ *    previous SSRC are dropped. If packets of that event then come from the
+ *    previous SSRC again (two sources interleaving around a change), they
+ *    continue it at that source's own timestamps and durations: the event's
+ *    duration is the most either source reached, never their sum; a packet
+ *    of the previous SSRC at an unrelated timestamp is a new event.
  * Nothing allocates after rtpev_rx_ctor.
  * ------------------------------------------------------------------------ */
 

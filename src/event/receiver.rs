@@ -16,6 +16,11 @@
 //! - A packet whose timestamp is a whole number of 0xffff units after an open
 //!   event's, with the same code and no marker, continues that event
 //!   (2.5.1.3 segments); the durations add up.
+//! - An SSRC change ends the old source's events unless the new source's
+//!   packet continues the running one (same code, no marker, within the
+//!   timeout). An event carried over keeps its mapping on the source it
+//!   left, so two sources interleaving around a change each continue it at
+//!   their own timestamps: the duration is the most either reached.
 //! - Events are reported in timestamp order; packets of events older than
 //!   the last one reported are dropped as stale.
 //!
