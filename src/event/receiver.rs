@@ -108,18 +108,40 @@ struct Mapping {
 }
 
 impl Mapping {
-    /// `ts` is this event's current segment, a later one within the gap
-    /// allowed, or an earlier one.
+    fn starting(ts: u32, seg_base: u64, seg_max: u16) -> Mapping {
+        Mapping {
+            start_ts: ts,
+            seg_ts: ts,
+            seg_base,
+            seg_max,
+        }
+    }
+
+    /// Units up to the end of the current segment.
+    fn units(&self) -> u64 {
+        self.seg_base + self.seg_max as u64
+    }
+
+    /// How far after the current segment `ts` is, when it is a later
+    /// segment within the gap allowed.
+    fn later_segment(&self, ts: u32) -> Option<u32> {
+        let d = ts.wrapping_sub(self.seg_ts);
+        (ts_after(ts, self.seg_ts)
+            && d % MAX_SEGMENT_DURATION == 0
+            && d / MAX_SEGMENT_DURATION <= MAX_SEGMENT_GAP)
+            .then_some(d)
+    }
+
+    /// `ts` is an earlier segment of this event.
+    fn earlier_segment(&self, ts: u32) -> bool {
+        ts_after(self.seg_ts, ts)
+            && !ts_after(self.start_ts, ts)
+            && ts.wrapping_sub(self.start_ts) % MAX_SEGMENT_DURATION == 0
+    }
+
+    /// `ts` is this event's current segment, a later or an earlier one.
     fn fits(&self, ts: u32) -> bool {
-        let later = ts.wrapping_sub(self.seg_ts);
-        let from_start = ts.wrapping_sub(self.start_ts);
-        ts == self.seg_ts
-            || (ts_after(ts, self.seg_ts)
-                && later % MAX_SEGMENT_DURATION == 0
-                && later / MAX_SEGMENT_DURATION <= MAX_SEGMENT_GAP)
-            || (ts_after(self.seg_ts, ts)
-                && !ts_after(self.start_ts, ts)
-                && from_start % MAX_SEGMENT_DURATION == 0)
+        ts == self.seg_ts || self.later_segment(ts).is_some() || self.earlier_segment(ts)
     }
 }
 
@@ -127,11 +149,8 @@ impl Mapping {
 struct Open {
     event: u8,
     volume: u8,
-    start_ts: u32,
-    seg_ts: u32,
-    /// Units before the current segment.
-    seg_base: u64,
-    seg_max: u16,
+    /// Where the event stands in the current source's timestamps.
+    at: Mapping,
     /// Duration reached before the last SSRC change carried the event over.
     floor: u64,
     /// The event's mapping on the source it was carried over from, so that
@@ -147,23 +166,7 @@ struct Open {
 
 impl Open {
     fn duration(&self) -> u64 {
-        self.floor.max(self.seg_base + self.seg_max as u64)
-    }
-
-    fn mapping(&self) -> Mapping {
-        Mapping {
-            start_ts: self.start_ts,
-            seg_ts: self.seg_ts,
-            seg_base: self.seg_base,
-            seg_max: self.seg_max,
-        }
-    }
-
-    fn set_mapping(&mut self, m: Mapping) {
-        self.start_ts = m.start_ts;
-        self.seg_ts = m.seg_ts;
-        self.seg_base = m.seg_base;
-        self.seg_max = m.seg_max;
+        self.floor.max(self.at.units())
     }
 }
 
@@ -339,16 +342,11 @@ impl EventReceiver {
                     // (or, for the source it came from, from where that
                     // source's own timestamps had it)
                     o.floor = o.duration();
-                    let left = (from, o.mapping());
-                    match o.other {
-                        Some((back, m)) if back == ssrc => o.set_mapping(m),
-                        _ => o.set_mapping(Mapping {
-                            start_ts: ts,
-                            seg_ts: ts,
-                            seg_base: o.floor.saturating_sub(pl.duration as u64),
-                            seg_max: 0,
-                        }),
-                    }
+                    let left = (from, o.at);
+                    o.at = match o.other {
+                        Some((back, m)) if back == ssrc => m,
+                        _ => Mapping::starting(ts, o.floor.saturating_sub(pl.duration as u64), 0),
+                    };
                     o.other = Some(left);
                     self.open[0] = Some(o);
                 }
@@ -360,15 +358,15 @@ impl EventReceiver {
             let Some(o) = self.open[i].as_mut() else {
                 continue;
             };
-            if ts == o.seg_ts {
+            if ts == o.at.seg_ts {
                 if pl.event != o.event || o.ended.is_some() {
                     return PacketVerdict::Duplicate;
                 }
                 o.last_ns = now;
                 o.packets += 1;
                 o.volume = pl.volume;
-                let grew = pl.duration > o.seg_max;
-                o.seg_max = o.seg_max.max(pl.duration);
+                let grew = pl.duration > o.at.seg_max;
+                o.at.seg_max = o.at.seg_max.max(pl.duration);
                 if pl.end {
                     o.ended = Some(EndReason::EndBit);
                     self.close_older(i);
@@ -381,18 +379,12 @@ impl EventReceiver {
                     PacketVerdict::Duplicate
                 };
             }
-            let d = ts.wrapping_sub(o.seg_ts);
-            if !marker
-                && pl.event == o.event
-                && o.ended.is_none()
-                && ts_after(ts, o.seg_ts)
-                && d % MAX_SEGMENT_DURATION == 0
-                && d / MAX_SEGMENT_DURATION <= MAX_SEGMENT_GAP
-            {
+            let continues = !marker && pl.event == o.event && o.ended.is_none();
+            if let Some(d) = o.at.later_segment(ts).filter(|_| continues) {
                 // a later segment: the earlier ones were full (0xffff each)
-                o.seg_base += d as u64;
-                o.seg_ts = ts;
-                o.seg_max = pl.duration;
+                o.at.seg_base += d as u64;
+                o.at.seg_ts = ts;
+                o.at.seg_max = pl.duration;
                 o.last_ns = now;
                 o.packets += 1;
                 o.volume = pl.volume;
@@ -402,10 +394,7 @@ impl EventReceiver {
                 }
                 return PacketVerdict::Update;
             }
-            if ts_after(o.seg_ts, ts)
-                && !ts_after(o.start_ts, ts)
-                && ts.wrapping_sub(o.start_ts) % MAX_SEGMENT_DURATION == 0
-            {
+            if o.at.earlier_segment(ts) {
                 // a late packet of an earlier segment of this event (or,
                 // with another code, a packet claiming its timestamp)
                 return PacketVerdict::Duplicate;
@@ -425,10 +414,7 @@ impl EventReceiver {
         let new = Open {
             event: pl.event,
             volume: pl.volume,
-            start_ts: ts,
-            seg_ts: ts,
-            seg_base: 0,
-            seg_max: pl.duration,
+            at: Mapping::starting(ts, 0, pl.duration),
             floor: 0,
             other: None,
             ended: pl.end.then_some(EndReason::EndBit),
@@ -438,7 +424,7 @@ impl EventReceiver {
         };
         let n = self.open.iter().flatten().count();
         let mut at = n;
-        while at > 0 && self.open[at - 1].is_some_and(|o| ts_after(o.seg_ts, ts)) {
+        while at > 0 && self.open[at - 1].is_some_and(|o| ts_after(o.at.seg_ts, ts)) {
             self.open[at] = self.open[at - 1];
             at -= 1;
         }
@@ -501,14 +487,14 @@ impl EventReceiver {
                 // never backwards: a long event's later segment can lie
                 // beyond the start of an event reported after it
                 c.horizon = match c.horizon {
-                    Some(h) if ts_after(h, o.seg_ts) => Some(h),
-                    _ => Some(o.seg_ts),
+                    Some(h) if ts_after(h, o.at.seg_ts) => Some(h),
+                    _ => Some(o.at.seg_ts),
                 };
             }
             let ev = ReceivedEvent {
                 ssrc: self.cur.map_or(0, |c| c.ssrc),
                 event: o.event,
-                ts: o.start_ts,
+                ts: o.at.start_ts,
                 duration: o.duration(),
                 volume: o.volume,
                 end: o.ended.unwrap_or(EndReason::Flush),

@@ -116,6 +116,7 @@ impl Estimator {
         }
         self.cur_n += 1;
 
+        let bins = self.tree.len() - 1;
         let mut rel = rf - self.reference(tf) + BELOW_NS as f64;
         if rel < 0.0 {
             // Far below the reference line: move the line down and the
@@ -123,12 +124,10 @@ impl Estimator {
             // the caller's, and a jump of 2^62 ns must not overflow (the
             // shift then saturates, putting all history in the top bin).
             let steps = (-rel / BIN_NS as f64).floor() + 1.0;
-            let bins = self.tree.len() - 1;
             self.shift_up((steps as usize).min(bins));
             self.ref0 -= steps * BIN_NS as f64;
             rel = (rel + steps * BIN_NS as f64).max(0.0);
         }
-        let bins = self.tree.len() - 1;
         let bin = ((rel as i64 / BIN_NS) as usize).min(bins - 1);
         self.weight *= self.grow;
         if self.weight > 1e150 {
