@@ -9,6 +9,7 @@
 
 mod args;
 mod buffer;
+mod fastcall;
 mod jbuf;
 mod pin;
 mod proc;

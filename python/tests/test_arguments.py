@@ -1,10 +1,12 @@
 """Argument checking: each bad argument raises the original's exception."""
 
+import inspect
 import socket
 from array import array
 
 import pytest
 
+from conftest import run_python
 from rtpsynth.RtpJBuf import (ERSFrame, FrameWrapper, RTPFrame, RTPFrameType,
                               RTPFrameUnion, RTPInfo, RTPPacket, RTPParseError,
                               RtpJBuf, RJB_ENOMEM, RTP_PARSER_OK)
@@ -113,6 +115,47 @@ def test_jbuf_bad_arguments_and_objects():
     assert (RTP_PARSER_OK, RJB_ENOMEM) == (0, -1007)
 
 
+UDP_IN_BINDING = """
+    from rtpsynth.RtpJBuf import RtpJBuf
+    from rtpsynth.RtpSynth import RtpSynth
+    import inspect
+    jb = RtpJBuf(4)
+    rs = RtpSynth(8000, 20)
+    p, q = rs.next_pkt(160, 0), rs.next_pkt(160, 0)
+    errors = []
+    for args, kw in (((), {}), ((p, 1, 2), {}), ((p,), {"bad": 1}),
+                     ((p,), {"data": p}), ((), {"opaque": 1})):
+        try:
+            jb.udp_in(*args, **kw)
+        except TypeError as e:
+            errors.append(str(e))
+    print(errors)
+    out = jb.udp_in(opaque="o", data=p) + jb.udp_in(q, 7) + jb.flush()
+    print([w.opaque for w in out if w.content.type == 0], jb.dropped)
+    print(inspect.signature(RtpJBuf.udp_in))
+"""
+
+
+@pytest.mark.parametrize("no_fastcall", ["0", "1"])
+def test_jbuf_udp_in_argument_binding(no_fastcall, monkeypatch):
+    """udp_in binds its arguments itself, by METH_FASTCALL on CPython >= 3.10
+    and by METH_VARARGS on 3.9 (forced here by RTPSYNTH_PY_NO_FASTCALL)."""
+    monkeypatch.setenv("RTPSYNTH_PY_NO_FASTCALL", no_fastcall)
+    r = run_python(UDP_IN_BINDING)
+    assert r.returncode == 0, r.stderr
+    errors, opaques, sig = r.stdout.splitlines()
+    assert errors == str([
+        "RtpJBuf.udp_in() missing 1 required positional argument: 'data'",
+        "RtpJBuf.udp_in() takes from 1 to 2 positional arguments but 3 were given",
+        "RtpJBuf.udp_in() got an unexpected keyword argument 'bad'",
+        "RtpJBuf.udp_in() got multiple values for argument 'data'",
+        "RtpJBuf.udp_in() missing 1 required positional argument: 'data'",
+    ])
+    # The failed calls fed nothing; keyword and positional opaques arrive.
+    assert opaques == "['o', 7] 0"
+    assert sig == "(self, /, data, opaque=None)"
+
+
 def test_jbuf_frames_loss_and_identity():
     rs = RtpSynth(8000, 20)
     jb = RtpJBuf(4)
@@ -175,6 +218,15 @@ def test_utils_bad_arguments():
     assert RtpUtils.ulaw2linear(b"").tolist() == []
     assert resample_linear(array("h", [5, 6]), 8000, 8000).tolist() == [5, 6]
     assert isinstance(RtpUtils(), RtpUtils)
+    # One positional argument, no keywords, as the original's functions.
+    for f, name in ((linear2ulaw, "pcm"), (ulaw2linear, "data")):
+        with pytest.raises(TypeError, match=r"takes exactly one argument \(0 given\)"):
+            f()
+        with pytest.raises(TypeError, match=r"takes exactly one argument \(2 given\)"):
+            f(b"\x00\x00", 1)
+        with pytest.raises(TypeError, match="takes no keyword arguments"):
+            f(**{name: b"\x00\x00"})
+        assert str(inspect.signature(f)) == f"({name}, /)"
 
 
 def test_server_bad_arguments():

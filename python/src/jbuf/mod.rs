@@ -18,7 +18,10 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyType};
 use rtpsynth::jbuf::{Erasure, Frame, InputError, JitterBuffer, Sink};
 use rtpsynth::rtp::Parsed;
 
+use std::ffi::CStr;
+
 use crate::args::to_bytes;
+use crate::fastcall::{self, RawMethod};
 
 create_exception!(
     rtpsynth.RtpJBuf,
@@ -223,54 +226,6 @@ impl RtpJBuf {
         }
     }
 
-    /// udp_in(data, opaque=None) -> list[FrameWrapper]
-    ///
-    /// Feed one datagram (bytes or bytes-like). Raises RTPParseError if it
-    /// is not a valid RTP packet.
-    #[pyo3(signature = (data, opaque = None))]
-    fn udp_in<'py>(
-        &mut self,
-        py: Python<'py>,
-        data: &Bound<'py, PyAny>,
-        opaque: Option<Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyList>> {
-        let bytes = to_bytes(data)?;
-        let mut out = Out {
-            py,
-            ready: std::mem::take(&mut self.scratch),
-            dropped: 0,
-            err: None,
-        };
-        let raw = bytes.as_bytes();
-        // The core ages the stale tail before it parses, as the original.
-        let r = self.jb.udp_in(
-            raw,
-            || {
-                Some(Held {
-                    data: bytes.clone().unbind(),
-                    data_addr: raw.as_ptr() as usize,
-                    data_len: raw.len(),
-                    opaque: opaque.map_or_else(|| py.None(), Bound::unbind),
-                    info: InfoVals::default(),
-                })
-            },
-            |h, p| h.info = InfoVals::from_parsed(p),
-            &mut out,
-        );
-        if let Err(e) = r {
-            self.dropped += out.dropped;
-            return Err(match e {
-                InputError::Parse(pe) => {
-                    RTPParseError::new_err(format!("rtpjbuf_udp_in(): error {}", pe.kind.code()))
-                }
-                InputError::NoMemory => pyo3::exceptions::PyMemoryError::new_err(format!(
-                    "rtpjbuf_udp_in(): error {RJB_ENOMEM}"
-                )),
-            });
-        }
-        self.finish(py, out)
-    }
-
     /// flush() -> list[FrameWrapper]
     ///
     /// Release everything held, as at the end of a stream.
@@ -293,6 +248,50 @@ impl RtpJBuf {
 }
 
 impl RtpJBuf {
+    /// The body of `udp_in` (see [`UdpIn`]).
+    fn udp_in<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+        opaque: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let bytes = to_bytes(data)?;
+        let mut out = Out {
+            py,
+            ready: std::mem::take(&mut self.scratch),
+            dropped: 0,
+            err: None,
+        };
+        let raw = bytes.as_bytes();
+        // The core ages the stale tail before it parses, as the original.
+        let r = self.jb.udp_in(
+            raw,
+            || {
+                Some(Held {
+                    data: bytes.clone().unbind(),
+                    data_addr: raw.as_ptr() as usize,
+                    data_len: raw.len(),
+                    opaque: opaque.map_or_else(|| py.None(), |o| o.clone().unbind()),
+                    info: InfoVals::default(),
+                })
+            },
+            |h, p| h.info = InfoVals::from_parsed(p),
+            &mut out,
+        );
+        if let Err(e) = r {
+            self.dropped += out.dropped;
+            return Err(match e {
+                InputError::Parse(pe) => {
+                    RTPParseError::new_err(format!("rtpjbuf_udp_in(): error {}", pe.kind.code()))
+                }
+                InputError::NoMemory => pyo3::exceptions::PyMemoryError::new_err(format!(
+                    "rtpjbuf_udp_in(): error {RJB_ENOMEM}"
+                )),
+            });
+        }
+        self.finish(py, out)
+    }
+
     fn finish<'py>(&mut self, py: Python<'py>, out: Out<'py>) -> PyResult<Bound<'py, PyList>> {
         self.dropped += out.dropped;
         if let Some(e) = out.err {
@@ -302,6 +301,33 @@ impl RtpJBuf {
         let list = PyList::new(py, ready.drain(..));
         self.scratch = ready;
         list
+    }
+}
+
+/// `RtpJBuf.udp_in`, a method of its own (`crate::fastcall`): it is the
+/// per-packet call, and PyO3's generic method call cost more than the
+/// rest of it.
+struct UdpIn;
+
+impl RawMethod for UdpIn {
+    const NAME: &'static CStr = c"udp_in";
+    const QUALNAME: &'static str = "RtpJBuf.udp_in";
+    const DOC: &'static CStr = c"udp_in($self, /, data, opaque=None)
+--
+
+udp_in(data, opaque=None) -> list[FrameWrapper]
+
+Feed one datagram (bytes or bytes-like). Raises RTPParseError if it
+is not a valid RTP packet.";
+    const PARAMS: [&'static str; 2] = ["data", "opaque"];
+
+    fn call<'py>(
+        slf: &Bound<'py, PyAny>,
+        data: &Bound<'py, PyAny>,
+        opaque: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut jb = slf.cast::<RtpJBuf>()?.try_borrow_mut()?;
+        jb.udp_in(slf.py(), data, opaque).map(Bound::into_any)
     }
 }
 
@@ -359,6 +385,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RTPFrameType", frame_type)?;
     frames::register(m)?;
     m.add_class::<RtpJBuf>()?;
+    fastcall::install::<UdpIn>(&py.get_type::<RtpJBuf>())?;
     m.add("RTP_PARSER_OK", RTP_PARSER_OK)?;
     m.add("RJB_ENOMEM", RJB_ENOMEM)?;
     m.add_function(wrap_pyfunction!(_get_dealloc_counts, m)?)?;
