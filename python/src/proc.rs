@@ -1,8 +1,10 @@
 //! `rtpsynth.RtpProc`: the periodic processing scheduler
 //! (`rtpsynth::proc`), a process-wide singleton as in the original.
 //!
-//! `proc_in(now_ns, deadline_ns)` runs on the worker thread with the GIL
-//! held only for the call. It returns the next run time (CLOCK_MONOTONIC
+//! `proc_in(now_ns, deadline_ns)` runs on the worker thread, which holds
+//! the GIL from one due call to the next and lets go before it sleeps
+//! (`crate::pin`); other Python threads get it as from any thread running
+//! Python code. It returns the next run time (CLOCK_MONOTONIC
 //! ns) or None to stop. An exception (or a return value that is not a
 //! non-negative int) stops the channel and is re-raised, as the `__cause__`
 //! of a ChannelProcError, by the channel's `close()`.
@@ -25,7 +27,7 @@ create_exception!(
 
 /// Everything this module uses of the core scheduler, in one place.
 mod core {
-    pub use rtpsynth::proc::{Channel, Error, Proc, Task, TaskError};
+    pub use rtpsynth::proc::{Channel, Error, Proc, ProcConfig, Task, TaskError};
 }
 
 /// The code a task stops with when its Python callback failed.
@@ -39,6 +41,7 @@ fn make_task(cb: CbSlot, err: ErrSlot) -> Box<dyn core::Task> {
     Box::new(
         move |now: u64, deadline: u64| -> Result<u64, core::TaskError> {
             crate::pin::pin_thread_state();
+            crate::pin::hold_gil();
             Python::attach(|py| {
                 let f = cb.lock().as_ref().map(|f| f.clone_ref(py));
                 let Some(f) = f else { return Ok(0) };
@@ -103,7 +106,11 @@ impl RtpProc {
         let p = Py::new(
             py,
             RtpProc {
-                proc: core::Proc::new().map_err(core_error)?,
+                proc: core::Proc::with_config(core::ProcConfig {
+                    idle_hook: Some(crate::pin::release_gil),
+                    ..core::ProcConfig::default()
+                })
+                .map_err(core_error)?,
                 next_id: AtomicU64::new(1),
             },
         )?;

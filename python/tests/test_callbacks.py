@@ -295,3 +295,46 @@ def test_interpreter_exit_with_running_workers():
     ''', timeout=30)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "exiting"
+
+
+def test_python_threads_run_while_proc_callbacks_keep_the_worker_busy():
+    # The scheduler's worker keeps the GIL from one due call to the next;
+    # other Python threads must still run, also when it never runs out of
+    # due calls (they get the GIL after the switch interval, 5 ms, as from
+    # any thread running Python code).
+    r = run_python(r'''
+        import threading, time
+        from rtpsynth.RtpProc import RtpProc
+        p = RtpProc()
+        n = [0]
+        def busy(now, dl):
+            n[0] += 1
+            return now                 # due again at once: never idle
+        chs = [p.create_channel(busy) for _ in range(4)]
+        # The main thread and another Python thread both need the GIL.
+        done = []
+        def spin():
+            for _ in range(50):
+                time.sleep(0)
+            done.append(1)
+        t = threading.Thread(target=spin)
+        t0 = time.monotonic()
+        t.start()
+        for _ in range(50):
+            time.sleep(0)
+        t.join(10)
+        took = time.monotonic() - t0
+        k = n[0]
+        time.sleep(0.01)
+        assert done == [1] and took < 5, took
+        assert n[0] > k, "callbacks stopped"
+        for c in chs:
+            c.close()
+        k = n[0]
+        time.sleep(0.01)
+        assert n[0] == k, "callbacks after close"
+        p.shutdown()
+        print("ok", round(took, 3))
+    ''', timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("ok")

@@ -81,7 +81,7 @@ pub enum TaskError {
 
 /// Scheduler settings (the C layer fills them from the environment, see
 /// rtpproc.h; Rust users set them directly).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct ProcConfig {
     /// Minimum time between two timed wake-ups of the worker (deadlines
     /// closer together are served in one batch); capped at
@@ -97,6 +97,12 @@ pub struct ProcConfig {
     /// SCHED_FIFO priority (1..=99) for the worker, best effort; `None`
     /// (or a value out of range) keeps the normal policy.
     pub rt_priority: Option<u8>,
+    /// Called on the worker thread whenever it is about to block (sleep
+    /// until the next deadline or a request) and when it exits: a binding
+    /// that keeps a resource across consecutive task calls, such as
+    /// Python's GIL, releases it here so that it is never held while the
+    /// worker waits. `None`: nothing to call.
+    pub idle_hook: Option<fn()>,
 }
 
 impl Default for ProcConfig {
@@ -105,6 +111,7 @@ impl Default for ProcConfig {
             min_wake_ns: DEFAULT_MIN_WAKE_NS,
             max_wake_ns: 0,
             rt_priority: None,
+            idle_hook: None,
         }
     }
 }
@@ -623,6 +630,9 @@ fn worker_loop(inner: &Inner) {
                 // At most one timed wake-up per window: deadlines closer
                 // together than that are served in one batch.
                 let until = next.map(|e| e.key.max(woke_at.saturating_add(window.cur)));
+                if let Some(hook) = inner.config.idle_hook {
+                    hook();
+                }
                 MutexGuard::unlocked(&mut g, || {
                     inner.wake.sleep_until(token, until);
                     woke_at = monotonic_ns();
@@ -644,6 +654,9 @@ fn worker_main(inner: Arc<Inner>) {
     WORKER_OF.with(|w| w.set(Arc::as_ptr(&inner) as usize));
     if catch_unwind(AssertUnwindSafe(|| worker_loop(&inner))).is_err() {
         eprintln!("rtpproc: internal error in the scheduler worker; scheduler shut down");
+    }
+    if let Some(hook) = inner.config.idle_hook {
+        hook();
     }
     inner.shutdown.store(true, Ordering::SeqCst);
     let mut dead: Vec<Box<dyn Task>> = Vec::new();

@@ -746,3 +746,57 @@ fn far_future_and_beyond_horizon_deadlines_run_in_order() {
         assert_eq!(ch.close(), Ok(()));
     }
 }
+
+/// What the idle hook of `idle_hook_runs_on_the_worker_before_sleeping_and_at_exit`
+/// saw: calls on the worker thread, and calls from any other thread.
+static HOOK_ON_WORKER: AtomicUsize = AtomicUsize::new(0);
+static HOOK_ELSEWHERE: AtomicUsize = AtomicUsize::new(0);
+/// Set by the test's task while it runs: a hook call then is a bug.
+static TASK_RUNNING: AtomicUsize = AtomicUsize::new(0);
+static HOOK_DURING_TASK: AtomicUsize = AtomicUsize::new(0);
+
+fn counting_hook() {
+    if std::thread::current().name() == Some("rtpproc") {
+        HOOK_ON_WORKER.fetch_add(1, Ordering::SeqCst);
+    } else {
+        HOOK_ELSEWHERE.fetch_add(1, Ordering::SeqCst);
+    }
+    if TASK_RUNNING.load(Ordering::SeqCst) != 0 {
+        HOOK_DURING_TASK.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn idle_hook_runs_on_the_worker_before_sleeping_and_at_exit() {
+    let p = Proc::with_config(ProcConfig {
+        idle_hook: Some(counting_hook),
+        ..ProcConfig::default()
+    })
+    .unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let ch = p
+        .create_channel(Box::new(move |now: u64, _deadline: u64| {
+            TASK_RUNNING.store(1, Ordering::SeqCst);
+            let n = c.fetch_add(1, Ordering::SeqCst) + 1;
+            TASK_RUNNING.store(0, Ordering::SeqCst);
+            // Five calls 2 ms apart: the worker sleeps between them.
+            Ok(if n >= 5 { 0 } else { now + 2 * MS })
+        }))
+        .unwrap();
+    assert!(wait_for(|| calls.load(Ordering::SeqCst) == 5, 5_000));
+    // It slept before each of the four later calls (and after the last).
+    assert!(wait_for(
+        || HOOK_ON_WORKER.load(Ordering::SeqCst) >= 5,
+        5_000
+    ));
+    let before_exit = HOOK_ON_WORKER.load(Ordering::SeqCst);
+    ch.close().unwrap();
+    p.shutdown();
+    assert!(
+        HOOK_ON_WORKER.load(Ordering::SeqCst) > before_exit,
+        "no hook call at exit"
+    );
+    assert_eq!(HOOK_ELSEWHERE.load(Ordering::SeqCst), 0);
+    assert_eq!(HOOK_DURING_TASK.load(Ordering::SeqCst), 0);
+}
