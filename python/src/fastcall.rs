@@ -92,7 +92,7 @@ pub fn install<M: RawMethod>(tp: &Bound<'_, PyType>) -> PyResult<()> {
     let descr =
         unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(tp.as_type_ptr(), def))? };
     tp.setattr(
-        PyString::new(py, M::QUALNAME.rsplit('.').next().unwrap_or("")),
+        PyString::new(py, M::NAME.to_str().unwrap_or_default()),
         descr,
     )
 }
@@ -118,8 +118,14 @@ unsafe extern "C" fn fast<M: RawMethod>(
             } else {
                 ffi::PyTuple_Size(kwnames)
             };
-            let all = std::slice::from_raw_parts(args, (nargs + nkw.max(0)) as usize);
-            let (pos, vals) = all.split_at(nargs as usize);
+            let n = (nargs.max(0) + nkw.max(0)) as usize;
+            // The vectorcall protocol allows a null array when it is empty.
+            let all: &[*mut ffi::PyObject] = if args.is_null() {
+                &[]
+            } else {
+                std::slice::from_raw_parts(args, n)
+            };
+            let (pos, vals) = all.split_at((nargs.max(0) as usize).min(all.len()));
             let mut kw = Vec::new();
             for (i, v) in vals.iter().enumerate() {
                 let name = ffi::PyTuple_GetItem(kwnames, i as ffi::Py_ssize_t);
