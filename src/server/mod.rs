@@ -673,13 +673,14 @@ impl Server {
         rtcp: (ChanOptions, Option<PktIn>),
     ) -> Result<(Channel, Channel)> {
         let qs = queue_slots(cfg.queue_size)?;
-        let lo = (*ports.start()).max(2);
+        // In u32: rounding 65535 up to even must not wrap.
+        let lo = u32::from((*ports.start()).max(2));
         let lo = lo + (lo & 1);
-        let hi = *ports.end();
-        if lo == 0 || hi < 2 || lo > hi - 1 {
+        let hi = u32::from(*ports.end());
+        if hi < 2 || lo > hi - 1 {
             return Err(Error::Invalid);
         }
-        let pairs = (hi - 1 - lo) as u32 / 2 + 1;
+        let pairs = (hi - 1 - lo) / 2 + 1;
         // A random start, so that processes sharing a range rarely race
         // for the same pair.
         let start = (RandomState::new().build_hasher().finish() % pairs as u64) as u32;
@@ -687,7 +688,8 @@ impl Server {
             if self.is_shut_down() {
                 return Err(Error::Shutdown);
             }
-            let port = lo + (2 * ((start + k) % pairs)) as u16;
+            // lo + 2 * (pairs - 1) + 1 <= hi, so both ports fit in u16.
+            let port = (lo + 2 * ((start + k) % pairs)) as u16;
             let a = addr::bind_addr(cfg.bind_host, port, cfg.bind_family)?;
             let b = addr::bind_addr(cfg.bind_host, port + 1, cfg.bind_family)?;
             let fa = match sys::udp_bind(&a) {
