@@ -63,31 +63,22 @@ pub trait RawMethod {
 pub fn install<M: RawMethod>(tp: &Bound<'_, PyType>) -> PyResult<()> {
     let py = tp.py();
     let no_fast = std::env::var_os("RTPSYNTH_PY_NO_FASTCALL").is_some_and(|v| v == "1");
-    let def = if py.version_info() >= (3, 10) && !no_fast {
+    let (meth, flags) = if py.version_info() >= (3, 10) && !no_fast {
         // SAFETY: both are `extern "C"` function pointers of the same size;
         // CPython calls `ml_meth` with the fastcall signature because the
-        // flags below say METH_FASTCALL | METH_KEYWORDS.
+        // flags say METH_FASTCALL | METH_KEYWORDS.
         let meth = unsafe { std::mem::transmute::<FastWithKeywords, ffi::PyCFunction>(fast::<M>) };
-        ffi::PyMethodDef {
-            ml_name: M::NAME.as_ptr(),
-            ml_meth: ffi::PyMethodDefPointer { PyCFunction: meth },
-            ml_flags: METH_FASTCALL | ffi::METH_KEYWORDS,
-            ml_doc: M::DOC.as_ptr(),
-        }
+        (
+            ffi::PyMethodDefPointer { PyCFunction: meth },
+            METH_FASTCALL | ffi::METH_KEYWORDS,
+        )
     } else {
-        ffi::PyMethodDef {
-            ml_name: M::NAME.as_ptr(),
-            ml_meth: ffi::PyMethodDefPointer {
-                PyCFunctionWithKeywords: varargs::<M>,
-            },
-            ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
-            ml_doc: M::DOC.as_ptr(),
-        }
+        let meth = ffi::PyMethodDefPointer {
+            PyCFunctionWithKeywords: varargs::<M>,
+        };
+        (meth, ffi::METH_VARARGS | ffi::METH_KEYWORDS)
     };
-    // The descriptor keeps a pointer to its PyMethodDef for as long as the
-    // type lives, which for a module's class is the process: the one
-    // definition made per import is leaked on purpose.
-    let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(def));
+    let def = leaked_def(M::NAME, meth, flags, M::DOC);
     // SAFETY: `tp` is a live type object and `def` outlives it (above).
     let descr =
         unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(tp.as_type_ptr(), def))? };
@@ -95,6 +86,24 @@ pub fn install<M: RawMethod>(tp: &Bound<'_, PyType>) -> PyResult<()> {
         PyString::new(py, M::NAME.to_str().unwrap_or_default()),
         descr,
     )
+}
+
+/// A `PyMethodDef` that lives as long as the process. The method or
+/// function object made from it keeps a pointer to it for as long as it
+/// lives, which for a module's function or class is the process: the one
+/// definition made per import is leaked on purpose.
+fn leaked_def(
+    name: &'static CStr,
+    meth: ffi::PyMethodDefPointer,
+    flags: c_int,
+    doc: &'static CStr,
+) -> &'static mut ffi::PyMethodDef {
+    Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: name.as_ptr(),
+        ml_meth: meth,
+        ml_flags: flags,
+        ml_doc: doc.as_ptr(),
+    }))
 }
 
 /// The METH_FASTCALL | METH_KEYWORDS entry point.
@@ -272,16 +281,10 @@ pub trait RawFunctionO {
 /// Adds `F` to module `m`.
 pub fn add_function_o<F: RawFunctionO>(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
-    // Leaked as in `install`: the function object points to it for the
-    // life of the process.
-    let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
-        ml_name: F::NAME.as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunction: one_arg::<F>,
-        },
-        ml_flags: ffi::METH_O,
-        ml_doc: F::DOC.as_ptr(),
-    }));
+    let meth = ffi::PyMethodDefPointer {
+        PyCFunction: one_arg::<F>,
+    };
+    let def = leaked_def(F::NAME, meth, ffi::METH_O, F::DOC);
     let module_name = m.name()?;
     // SAFETY: `def` outlives the function object (above); the module as
     // `self` (what PyModule_AddFunctions passes, and what `$module` in the

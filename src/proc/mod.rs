@@ -433,6 +433,15 @@ struct Inner {
     config: ProcConfig,
 }
 
+impl Inner {
+    /// The worker is about to block or exit: run the binding's idle hook.
+    fn idle(&self) {
+        if let Some(hook) = self.config.idle_hook {
+            hook();
+        }
+    }
+}
+
 thread_local! {
     /// On a worker thread: the address of its scheduler's `Inner`.
     static WORKER_OF: Cell<usize> = const { Cell::new(0) };
@@ -630,9 +639,7 @@ fn worker_loop(inner: &Inner) {
                 // At most one timed wake-up per window: deadlines closer
                 // together than that are served in one batch.
                 let until = next.map(|e| e.key.max(woke_at.saturating_add(window.cur)));
-                if let Some(hook) = inner.config.idle_hook {
-                    hook();
-                }
+                inner.idle();
                 MutexGuard::unlocked(&mut g, || {
                     inner.wake.sleep_until(token, until);
                     woke_at = monotonic_ns();
@@ -655,9 +662,7 @@ fn worker_main(inner: Arc<Inner>) {
     if catch_unwind(AssertUnwindSafe(|| worker_loop(&inner))).is_err() {
         eprintln!("rtpproc: internal error in the scheduler worker; scheduler shut down");
     }
-    if let Some(hook) = inner.config.idle_hook {
-        hook();
-    }
+    inner.idle();
     inner.shutdown.store(true, Ordering::SeqCst);
     let mut dead: Vec<Box<dyn Task>> = Vec::new();
     {
