@@ -16,6 +16,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,7 +118,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FZ_CHECK(s >= 0);
     int one = 1;
     setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    FZ_CHECK(connect(s, (struct sockaddr *)&chan_addr, sizeof(chan_addr)) == 0);
+    /* A source address of its own per input (127.0.0.0/8 is all loopback):
+     * a connection the server closed first leaves the server's end in
+     * TIME_WAIT for a minute, holding that 4-tuple, and tens of thousands
+     * of inputs a minute would otherwise run the ephemeral ports out. */
+    static uint32_t nth;
+    struct sockaddr_in src;
+    memset(&src, 0, sizeof(src));
+    src.sin_family = AF_INET;
+    src.sin_addr.s_addr = htonl(0x7f000002u + (nth++ % 0xfffff0u));
+    FZ_CHECK(bind(s, (struct sockaddr *)&src, sizeof(src)) == 0);
+    if (connect(s, (struct sockaddr *)&chan_addr, sizeof(chan_addr)) != 0) {
+        fprintf(stderr, "fuzz_tcp: connect: %s\n", strerror(errno));
+        FZ_CHECK(!"connect to the listening channel failed");
+    }
     wait_for(&connected, up + 1);
     size_t off = 0;
     for (int i = 0; i < nchunks; i++) {
