@@ -137,9 +137,11 @@ struct rtpsrv *rtpsrv_ctor(unsigned int tick_hz, int *err);
  * A server with several worker threads: to move more packets than one
  * core can.
  */
-#define RTPSRV_BACKEND_AUTO  0  /* the best available: epoll in this build */
+#define RTPSRV_BACKEND_AUTO  0  /* epoll, or as RTPSYNTH_SERVER_BACKEND says (below) */
 #define RTPSRV_BACKEND_EPOLL 1
-#define RTPSRV_BACKEND_URING 2  /* io_uring: not in this build (-EOPNOTSUPP) */
+#define RTPSRV_BACKEND_URING 2  /* io_uring receive (below); -EOPNOTSUPP without it */
+/* The longest datagram the io_uring backend delivers (see below). */
+#define RTPSRV_URING_MAX_PAYLOAD 3952
 #define RTPSRV_MAX_WORKERS   256
 
 struct rtpsrv_cfg {
@@ -179,13 +181,29 @@ struct rtpsrv_cfg {
  *  - A worker that fails (a bug: a panic caught in the library, epoll
  *    failing) shuts the whole server down.
  *
- * Backends: this build has epoll only. AUTO chooses it; URING, asked for
- * by name, is -EOPNOTSUPP (what the contract gives for a backend the
- * kernel does not offer; an io_uring backend would come as an addition).
+ * Backends:
+ *  - EPOLL: each worker waits in epoll_wait and reads every readable
+ *    socket with recvmmsg.
+ *  - URING: each worker keeps one multishot recvmsg armed per UDP channel
+ *    on its own io_uring, receiving into a ring of 1024 buffers of 4 KiB
+ *    (4 MiB per worker, instead of epoll's 4.2 MB batch): one wait
+ *    harvests the datagrams of every channel that received any. Output
+ *    (sendmmsg) and TCP channels work as with epoll (the epoll set is
+ *    watched through the ring). Datagrams longer than
+ *    RTPSRV_URING_MAX_PAYLOAD arrive truncated and are dropped, counted in
+ *    rtpsrv_chan_stats_ex's rx_dropped: choose EPOLL for larger ones.
+ *    Closing a channel from inside a callback of another worker leaves
+ *    its socket to its own worker, which closes it at once (from any other
+ *    thread, the port is free when rtpsrv_chan_close returns, as on epoll).
+ *    Needs Linux 6.0 or later with io_uring enabled: the constructor
+ *    probes it (one loopback datagram) and fails with -EOPNOTSUPP without.
+ *  - AUTO: epoll, unless the environment variable RTPSYNTH_SERVER_BACKEND
+ *    is "uring" when the server starts: then io_uring where the kernel
+ *    has it, else epoll. rtpsrv_ctor is AUTO. rtpsrv_backend tells which.
  *
  * Errors: -EINVAL (cfg->size smaller than a size_t, workers above
- * RTPSRV_MAX_WORKERS, unknown backend), -EOPNOTSUPP (backend URING),
- * and rtpsrv_ctor's errors.
+ * RTPSRV_MAX_WORKERS, unknown backend), -EOPNOTSUPP (backend URING on a
+ * kernel without it), and rtpsrv_ctor's errors.
  */
 struct rtpsrv *rtpsrv_ctor_cfg(const struct rtpsrv_cfg *cfg, int *err);
 
@@ -361,6 +379,9 @@ struct rtpsrv_chan_stats_ex {
                                        an answer the kernel refuses is also
                                        counted in tx_errors) */
     uint64_t latch_moves;           /* times latching moved the target */
+    uint64_t rx_dropped;            /* datagrams received but not delivered:
+                                       longer than RTPSRV_URING_MAX_PAYLOAD
+                                       on the io_uring backend (0 on epoll) */
 };
 
 /*
@@ -368,6 +389,12 @@ struct rtpsrv_chan_stats_ex {
  * bytes are written). Errors: -EINVAL (NULL, st->size < sizeof(size_t)).
  */
 int rtpsrv_chan_stats_ex(const struct rtpsrv_chan *ch, struct rtpsrv_chan_stats_ex *st);
+
+/*
+ * The backend the server's workers run: RTPSRV_BACKEND_EPOLL or
+ * RTPSRV_BACKEND_URING (never AUTO); -EINVAL for NULL.
+ */
+int rtpsrv_backend(const struct rtpsrv *srv);
 
 struct rtpsrv_pair_cfg {
     size_t size;                               /* sizeof(struct rtpsrv_pair_cfg) */

@@ -145,6 +145,7 @@ pub struct rtpsrv_chan_stats_ex {
     pub rx_rtcp: u64,
     pub stun_answered: u64,
     pub latch_moves: u64,
+    pub rx_dropped: u64,
 }
 
 /// `struct rtpsrv_pair_cfg` (versioned by `size`).
@@ -403,7 +404,30 @@ fn c_str<'a>(p: *const c_char) -> Result<Option<&'a str>, c_int> {
 /// `err` is NULL or points to a writable int.
 #[no_mangle]
 pub unsafe extern "C" fn rtpsrv_ctor(tick_hz: c_uint, err: *mut c_int) -> *mut rtpsrv {
-    ffi_ctor!(err, { Server::new(tick_hz).map_err(errno) })
+    ffi_ctor!(err, {
+        start(ServerConfig {
+            tick_hz,
+            ..ServerConfig::default()
+        })
+    })
+}
+
+/// Start a server; AUTO follows `RTPSYNTH_SERVER_BACKEND` (`uring`: io_uring
+/// where the kernel has it, else epoll; anything else: epoll).
+fn start(cfg: ServerConfig) -> Result<Server, c_int> {
+    if cfg.backend == Backend::Auto
+        && std::env::var_os("RTPSYNTH_SERVER_BACKEND").is_some_and(|v| v == "uring")
+    {
+        let uring = ServerConfig {
+            backend: Backend::Uring,
+            ..cfg
+        };
+        match Server::with_config(&uring) {
+            Err(Error::NotSupported) => {}
+            r => return r.map_err(errno),
+        }
+    }
+    Server::with_config(&cfg).map_err(errno)
 }
 
 /// Start a server as `cfg` says (NULL: the defaults); see rtpserver.h.
@@ -432,7 +456,7 @@ pub unsafe extern "C" fn rtpsrv_ctor_cfg(cfg: *const rtpsrv_cfg, err: *mut c_int
                 backend,
             }
         };
-        Server::with_config(&c).map_err(errno)
+        start(c)
     })
 }
 
@@ -730,6 +754,7 @@ pub unsafe extern "C" fn rtpsrv_chan_stats_ex(
             rx_rtcp: s.rx_rtcp,
             stun_answered: s.stun_answered,
             latch_moves: s.latch_moves,
+            rx_dropped: s.rx_dropped,
         };
         let n = size.min(size_of::<rtpsrv_chan_stats_ex>());
         // SAFETY: `st` is writable for `size` bytes (contract); we write
@@ -833,6 +858,20 @@ pub unsafe extern "C" fn rtpsrv_chan_close(ch: *mut rtpsrv_chan) -> c_int {
                 0
             }
             None => -libc::EINVAL,
+        }
+    })
+}
+
+/// The backend the server's workers run; see rtpserver.h.
+///
+/// # Safety
+/// `srv` NULL or a live server.
+#[no_mangle]
+pub unsafe extern "C" fn rtpsrv_backend(srv: *const rtpsrv) -> c_int {
+    super::ffi_boundary!(EPANIC, {
+        match try_ref!(srv, -libc::EINVAL).backend() {
+            Backend::Uring => RTPSRV_BACKEND_URING,
+            _ => RTPSRV_BACKEND_EPOLL,
         }
     })
 }

@@ -8,6 +8,9 @@
 //!   share nothing but the shutdown flag: each has its own epoll, eventfd,
 //!   channel table, ready list and buffers.
 //!
+//! - Backends: epoll (below), or io_uring for UDP receive (`uring`: one
+//!   multishot recvmsg armed per channel on the worker's ring, the epoll
+//!   set polled through the ring; `Worker::run_uring`).
 //! - Receive: sockets are watched level-triggered; a readable socket is read
 //!   with one `recvmmsg` of up to `BATCH` datagrams per round and each
 //!   datagram goes to the channel's callback at once, stamped with the
@@ -45,9 +48,11 @@ mod queue;
 pub mod stream;
 pub mod stun;
 pub mod sys;
+mod uring;
 
 use std::cell::Cell;
 use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
@@ -69,6 +74,8 @@ pub use queue::SLOT_KEEP;
 use queue::{PushError, TxQueue};
 use stream::Deframer;
 pub use sys::{RawAddr, MAX_DATAGRAM};
+/// The longest datagram the io_uring backend delivers.
+pub const URING_MAX_PAYLOAD: usize = uring::MAX_PAYLOAD;
 use sys::{ReadResult, SendErr};
 
 /// Datagrams moved per channel per direction per worker round.
@@ -84,11 +91,13 @@ pub const MAX_WORKERS: u32 = 256;
 /// The event mechanism a server's workers use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Backend {
-    /// The best this build and kernel offer (epoll).
+    /// epoll (io_uring is chosen by name only, see `Uring`).
     #[default]
     Auto,
     Epoll,
-    /// io_uring: not in this build (NotSupported when asked for by name).
+    /// io_uring for UDP receive (multishot recvmsg into a provided-buffer
+    /// ring); NotSupported when the kernel has none or it is disabled.
+    /// Datagrams longer than `URING_MAX_PAYLOAD` are dropped (`rx_dropped`).
     Uring,
 }
 
@@ -151,6 +160,8 @@ thread_local! {
     static IN_CB: Cell<u64> = const { Cell::new(0) };
     /// The `Group` (by address) of the server whose worker this is.
     static GROUP_OF: Cell<usize> = const { Cell::new(0) };
+    /// The `Shared` (by address) of the worker this thread is.
+    static WORKER_OF: Cell<usize> = const { Cell::new(0) };
 }
 
 static NEXT_CHAN_ID: AtomicU64 = AtomicU64::new(1);
@@ -171,6 +182,9 @@ pub struct ChanStats {
     pub stun_answered: u64,
     /// Times latching moved the target.
     pub latch_moves: u64,
+    /// Datagrams received but not delivered: longer than the io_uring
+    /// backend's buffers (`URING_MAX_PAYLOAD`); always 0 with epoll.
+    pub rx_dropped: u64,
 }
 
 #[derive(Default)]
@@ -184,6 +198,7 @@ struct Counters {
     rx_rtcp: AtomicU64,
     stun_answered: AtomicU64,
     latch_moves: AtomicU64,
+    rx_dropped: AtomicU64,
 }
 
 fn bump(c: &AtomicU64, by: u64) {
@@ -297,6 +312,10 @@ struct Chan {
     local: RawAddr,
     local_sa: SocketAddr,
     stats: Counters,
+    /// io_uring UDP channels: set (then `Shared::quiet_cv` notified) once
+    /// no receive is armed on the socket and none will be, so that the
+    /// socket can close for real (the ring holds it while one is armed).
+    rx_quiet: AtomicBool,
 }
 
 impl Chan {
@@ -410,6 +429,24 @@ struct Shared {
     /// Channels that went from idle to having output; room for one entry
     /// per channel is reserved when the channel is created.
     ready: Mutex<Vec<Arc<Chan>>>,
+    /// io_uring backend: UDP receive goes through the worker's ring (this
+    /// is a duplicate of its descriptor, for `uring::sync_cancel`).
+    ring_fd: Option<OwnedFd>,
+    uring: bool,
+    /// io_uring: arm / cancel requests for the worker, in order.
+    ctl: Mutex<Vec<(Ctl, Arc<Chan>)>>,
+    /// io_uring: `Chan::rx_quiet` and `exited` are waited for under this.
+    quiet: Mutex<()>,
+    quiet_cv: Condvar,
+    /// The worker thread has left its loop (its ring is gone).
+    exited: AtomicBool,
+}
+
+/// A request to an io_uring worker about a channel's receive.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ctl {
+    Arm,
+    Cancel,
 }
 
 impl Shared {
@@ -423,6 +460,32 @@ impl Shared {
 
     fn is_down(&self) -> bool {
         self.group.is_down()
+    }
+
+    /// Hand an arm/cancel request to the io_uring worker (room for two per
+    /// channel is reserved when the channel is created).
+    fn request(&self, what: Ctl, c: &Arc<Chan>) {
+        self.ctl.lock().push((what, c.clone()));
+        self.wake();
+    }
+
+    /// Mark `c`'s receive over (closing its socket first if the channel
+    /// is closed) and wake whoever waits for that.
+    fn retire(&self, c: &Chan) {
+        if c.closed.load(Ordering::Acquire) {
+            drop(c.sock.lock().take());
+        }
+        let _g = self.quiet.lock();
+        c.rx_quiet.store(true, Ordering::Release);
+        self.quiet_cv.notify_all();
+    }
+
+    /// Wait until `c`'s receive is over or the worker is gone.
+    fn wait_quiet(&self, c: &Chan) {
+        let mut g = self.quiet.lock();
+        while !c.rx_quiet.load(Ordering::Acquire) && !self.exited.load(Ordering::Acquire) {
+            self.quiet_cv.wait(&mut g);
+        }
     }
 }
 
@@ -448,10 +511,13 @@ struct WorkerBufs {
     rx: Vec<Arc<Chan>>,
     pending: VecDeque<Arc<Chan>>,
     blocked: Vec<Arc<Chan>>,
+    /// io_uring backend: the ring and room for one round's completions.
+    ring: Option<uring::Ring>,
+    cqes: Vec<uring::Cqe>,
 }
 
 impl WorkerBufs {
-    fn new() -> Result<WorkerBufs> {
+    fn new(uring: bool) -> Result<WorkerBufs> {
         let mut spares = sys::try_vec(BATCH)?;
         spares.resize_with(BATCH, Vec::new);
         let mut pending = VecDeque::new();
@@ -466,6 +532,12 @@ impl WorkerBufs {
             rx: sys::try_vec(MAX_EVENTS)?,
             pending,
             blocked: sys::try_vec(MAX_EVENTS)?,
+            ring: if uring {
+                Some(uring::Ring::new()?)
+            } else {
+                None
+            },
+            cqes: sys::try_vec(if uring { MAX_EVENTS } else { 0 })?,
         })
     }
 }
@@ -496,12 +568,16 @@ impl Server {
     /// Start a server as `cfg` says. Everything the workers need is
     /// allocated before this returns: NoMemory here, never an abort on a
     /// worker later. Invalid for more than `MAX_WORKERS` workers,
-    /// NotSupported for a backend this build does not have (io_uring).
+    /// NotSupported for io_uring on a kernel without it (or with it
+    /// disabled, or too old for multishot recvmsg into buffer rings).
     pub fn with_config(cfg: &ServerConfig) -> Result<Server> {
-        match cfg.backend {
-            Backend::Auto | Backend::Epoll => {}
-            Backend::Uring => return Err(Error::NotSupported),
-        }
+        let uring = match cfg.backend {
+            Backend::Auto | Backend::Epoll => false,
+            Backend::Uring => {
+                uring::probe()?;
+                true
+            }
+        };
         if cfg.workers > MAX_WORKERS {
             return Err(Error::Invalid);
         }
@@ -521,7 +597,7 @@ impl Server {
             sys::epoll_add(epfd.as_raw_fd(), evfd.as_raw_fd(), WAKE_TOKEN)?;
             epfds.push(epfd);
             evfds.push(evfd);
-            bufs.push(WorkerBufs::new()?);
+            bufs.push(WorkerBufs::new(uring)?);
         }
         let group = Arc::new(Group {
             shutdown: AtomicBool::new(false),
@@ -529,7 +605,12 @@ impl Server {
         });
         let mut workers = sys::try_vec(n)?;
         for (idx, epfd) in epfds.into_iter().enumerate() {
+            let ring_fd = match &bufs[idx].ring {
+                Some(r) => Some(r.dup_fd()?),
+                None => None,
+            };
             workers.push(Arc::new(Shared {
+                ring_fd,
                 epfd,
                 group: group.clone(),
                 idx,
@@ -537,6 +618,11 @@ impl Server {
                 nchans: AtomicUsize::new(0),
                 table: Mutex::new(Table::default()),
                 ready: Mutex::new(Vec::new()),
+                uring,
+                ctl: Mutex::new(Vec::new()),
+                quiet: Mutex::new(()),
+                quiet_cv: Condvar::new(),
+                exited: AtomicBool::new(false),
             }));
         }
         let srv = Server {
@@ -559,6 +645,15 @@ impl Server {
     /// How many worker threads the server has.
     pub fn workers(&self) -> usize {
         self.workers.len()
+    }
+
+    /// The backend the workers run (Epoll or Uring, never Auto).
+    pub fn backend(&self) -> Backend {
+        if self.workers[0].uring {
+            Backend::Uring
+        } else {
+            Backend::Epoll
+        }
     }
 
     /// The worker a new channel goes to: the one with the fewest channels.
@@ -753,6 +848,14 @@ impl Server {
                     t.remove(token);
                     return Err(Error::NoMemory);
                 }
+                // io_uring: an arm and a cancel per channel, and the
+                // cancels of closed channels not yet taken.
+                let mut q = sh.ctl.lock();
+                let want = (2 * t.slots.len() + 2).saturating_sub(q.len());
+                if sh.uring && q.try_reserve(want).is_err() {
+                    t.remove(token);
+                    return Err(Error::NoMemory);
+                }
             }
             let latch_on = opts.latch != Latch::Off;
             let chan = Arc::new(Chan {
@@ -779,6 +882,7 @@ impl Server {
                 local,
                 local_sa,
                 stats: Counters::default(),
+                rx_quiet: AtomicBool::new(false),
             });
             t.fill(token, chan.clone());
             sh.nchans.fetch_add(1, Ordering::Relaxed);
@@ -791,7 +895,11 @@ impl Server {
         // On failure dropping `ch` undoes everything (table slot, socket).
         // Once added, the worker may use (and, for a failed connect, close)
         // the socket at once: nothing here touches it afterwards.
-        sys::epoll_add_watch(sh.epfd.as_raw_fd(), raw_fd, ch.chan.token, out)?;
+        if sh.uring && ch.chan.stream.is_none() {
+            sh.request(Ctl::Arm, &ch.chan);
+        } else {
+            sys::epoll_add_watch(sh.epfd.as_raw_fd(), raw_fd, ch.chan.token, out)?;
+        }
         Ok(ch)
     }
 
@@ -986,6 +1094,7 @@ impl Channel {
             rx_rtcp: l(&s.rx_rtcp),
             stun_answered: l(&s.stun_answered),
             latch_moves: l(&s.latch_moves),
+            rx_dropped: l(&s.rx_dropped),
         }
     }
 
@@ -1012,10 +1121,40 @@ impl Channel {
         }
         // else: the worker holds `cb` up the stack and drops it as soon as
         // the callback returns; it never calls it again (`closed`).
-        let fd = c.sock.lock().take();
-        if let Some(fd) = fd {
-            sys::epoll_del(sh.epfd.as_raw_fd(), fd.as_raw_fd());
-            drop(fd);
+        if sh.uring && c.stream.is_none() {
+            // The ring holds the socket while a receive is armed on it.
+            // Cancelled here at once (on the channel's own worker, inside a
+            // callback, that frees the socket before the call returns) and
+            // by the worker (a receive it has not submitted yet), which
+            // then closes the socket. Waited for, so that the port is free
+            // on return, except on a worker thread: waiting there could
+            // wait for a worker that waits for this one.
+            let own_worker = WORKER_OF.with(|w| w.get()) == Arc::as_ptr(sh) as usize;
+            if !c.rx_quiet.load(Ordering::Acquire) {
+                if let Some(rfd) = &sh.ring_fd {
+                    uring::sync_cancel(rfd.as_raw_fd(), c.token);
+                }
+                sh.request(Ctl::Cancel, c);
+                if !sh.group.on_worker() {
+                    sh.wait_quiet(c);
+                }
+            }
+            // On another worker the socket stays for this channel's worker
+            // to close: it may be about to submit a receive on it, and the
+            // descriptor's number must not be reused before it has.
+            if own_worker
+                || !sh.group.on_worker()
+                || c.rx_quiet.load(Ordering::Acquire)
+                || sh.exited.load(Ordering::Acquire)
+            {
+                drop(c.sock.lock().take());
+            }
+        } else {
+            let fd = c.sock.lock().take();
+            if let Some(fd) = fd {
+                sys::epoll_del(sh.epfd.as_raw_fd(), fd.as_raw_fd());
+                drop(fd);
+            }
         }
         if let Some(st) = &c.stream {
             // From inside its own callback the worker holds the stream and
@@ -1039,6 +1178,7 @@ impl Drop for Channel {
 
 fn worker_main(sh: Arc<Shared>, bufs: WorkerBufs) {
     GROUP_OF.with(|g| g.set(Arc::as_ptr(&sh.group) as usize));
+    WORKER_OF.with(|g| g.set(Arc::as_ptr(&sh) as usize));
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         Worker { sh: &sh, b: bufs }.run()
     }));
@@ -1054,6 +1194,16 @@ fn worker_main(sh: Arc<Shared>, bufs: WorkerBufs) {
     IN_CB.with(|x| x.set(0));
     // One worker gone (a panic, epoll failing) stops the whole server.
     sh.group.stop_all();
+    {
+        // The ring (dropped with the Worker) cancelled every receive:
+        // closing threads may close their sockets now.
+        let _g = sh.quiet.lock();
+        sh.exited.store(true, Ordering::Release);
+        sh.quiet_cv.notify_all();
+    }
+    for (_, c) in sh.ctl.lock().drain(..) {
+        c.discard_queue();
+    }
     // Release every callback; sockets stay open until their handles close.
     let chans = sh.table.lock().take_all();
     for c in chans.into_iter().flatten() {
@@ -1080,21 +1230,24 @@ struct Worker<'a> {
     b: WorkerBufs,
 }
 
+/// When refused output is retried (`Worker::serve_output`).
+#[derive(Default)]
+struct TxPace {
+    retry_at: u64,
+    starved: bool,
+}
+
 impl Worker<'_> {
     fn stopping(&self) -> bool {
         self.sh.is_down()
     }
 
     fn run(&mut self) -> Result<()> {
+        if let Some(ring) = self.b.ring.take() {
+            return self.run_uring(ring);
+        }
         let sh = self.sh;
-        let tick_ns = sh.tick_ms as u64 * 1_000_000;
-        // `pending`: channels with output, served round-robin, TX_PER_ROUND
-        // per round. `blocked`: channels whose socket refused more (EAGAIN),
-        // retried after a tick. Both grow only with `try_reserve`; when that
-        // fails the channels wait where they are and the worker polls every
-        // tick instead of sleeping (`starved`).
-        let mut retry_at = 0u64;
-        let mut starved = false;
+        let mut pace = TxPace::default();
         loop {
             // Checked before every wait, not only after one: a shutdown
             // whose eventfd signal was consumed by the drain below (meant
@@ -1102,72 +1255,102 @@ impl Worker<'_> {
             if self.stopping() {
                 return Ok(());
             }
-            let timeout = if !self.b.pending.is_empty() {
-                0
-            } else if !self.b.blocked.is_empty() || starved {
-                sh.tick_ms
-            } else {
-                -1
-            };
+            let timeout = self.timeout_ms(&pace);
             let n = sys::epoll_wait(sh.epfd.as_raw_fd(), &mut self.b.events, timeout)?;
             let now = crate::clock::monotonic_ns();
             if self.stopping() {
                 return Ok(());
             }
-            {
-                let t = sh.table.lock();
-                for i in 0..n {
-                    let tok = self.b.events.token(i);
-                    if tok == WAKE_TOKEN {
-                        sys::eventfd_drain(sh.evfd());
-                    } else if let Some(c) = t.get(tok) {
-                        // n <= MAX_EVENTS, the reserved capacity.
-                        self.b.rx.push(c.clone());
+            if !self.serve_ready(n, now) {
+                return Ok(());
+            }
+            self.serve_output(now, &mut pace);
+        }
+    }
+
+    /// How long the next wait may sleep (ms, -1: until woken): not at all
+    /// with output pending, a tick while a socket refuses output.
+    fn timeout_ms(&self, pace: &TxPace) -> i32 {
+        if !self.b.pending.is_empty() {
+            0
+        } else if !self.b.blocked.is_empty() || pace.starved {
+            self.sh.tick_ms
+        } else {
+            -1
+        }
+    }
+
+    /// Serve the first `n` events of the last epoll_wait; false when the
+    /// server stops meanwhile.
+    fn serve_ready(&mut self, n: usize, now: u64) -> bool {
+        let sh = self.sh;
+        {
+            let t = sh.table.lock();
+            for i in 0..n {
+                let tok = self.b.events.token(i);
+                if tok == WAKE_TOKEN {
+                    sys::eventfd_drain(sh.evfd());
+                } else if let Some(c) = t.get(tok) {
+                    // n <= MAX_EVENTS, the reserved capacity.
+                    self.b.rx.push(c.clone());
+                }
+            }
+        }
+        let mut rx = std::mem::take(&mut self.b.rx);
+        for c in rx.drain(..) {
+            self.service_rx(&c, now);
+            if self.stopping() {
+                return false;
+            }
+        }
+        self.b.rx = rx;
+        true
+    }
+
+    /// One round of output: channels that became ready, then those a full
+    /// socket refused once a tick has passed, up to TX_PER_ROUND of them.
+    ///
+    /// `pending`: channels with output, served round-robin. `blocked`:
+    /// channels whose socket refused more (EAGAIN), retried after a tick.
+    /// Both grow only with `try_reserve`; when that fails the channels
+    /// wait where they are and the worker polls every tick instead of
+    /// sleeping (`starved`).
+    fn serve_output(&mut self, now: u64, pace: &mut TxPace) {
+        let sh = self.sh;
+        let tick_ns = sh.tick_ms as u64 * 1_000_000;
+        pace.starved = false;
+        {
+            let mut r = sh.ready.lock();
+            if self.b.pending.try_reserve(r.len()).is_ok() {
+                self.b.pending.extend(r.drain(..));
+            } else {
+                pace.starved = true;
+            }
+        }
+        if !self.b.blocked.is_empty() && now >= pace.retry_at {
+            if self.b.pending.try_reserve(self.b.blocked.len()).is_ok() {
+                self.b.pending.extend(self.b.blocked.drain(..));
+            } else {
+                pace.starved = true;
+            }
+        }
+        for _ in 0..self.b.pending.len().min(TX_PER_ROUND) {
+            let Some(c) = self.b.pending.pop_front() else {
+                break;
+            };
+            match self.service_tx(&c) {
+                TxOutcome::Done => {}
+                // Just popped: pushing back cannot allocate.
+                TxOutcome::More => self.b.pending.push_back(c),
+                TxOutcome::Blocked => {
+                    if self.b.blocked.try_reserve(1).is_err() {
+                        self.b.pending.push_back(c);
+                        continue;
                     }
-                }
-            }
-            let mut rx = std::mem::take(&mut self.b.rx);
-            for c in rx.drain(..) {
-                self.service_rx(&c, now);
-                if self.stopping() {
-                    return Ok(());
-                }
-            }
-            self.b.rx = rx;
-            starved = false;
-            {
-                let mut r = sh.ready.lock();
-                if self.b.pending.try_reserve(r.len()).is_ok() {
-                    self.b.pending.extend(r.drain(..));
-                } else {
-                    starved = true;
-                }
-            }
-            if !self.b.blocked.is_empty() && now >= retry_at {
-                if self.b.pending.try_reserve(self.b.blocked.len()).is_ok() {
-                    self.b.pending.extend(self.b.blocked.drain(..));
-                } else {
-                    starved = true;
-                }
-            }
-            for _ in 0..self.b.pending.len().min(TX_PER_ROUND) {
-                let Some(c) = self.b.pending.pop_front() else {
-                    break;
-                };
-                match self.service_tx(&c) {
-                    TxOutcome::Done => {}
-                    // Just popped: pushing back cannot allocate.
-                    TxOutcome::More => self.b.pending.push_back(c),
-                    TxOutcome::Blocked => {
-                        if self.b.blocked.try_reserve(1).is_err() {
-                            self.b.pending.push_back(c);
-                            continue;
-                        }
-                        if self.b.blocked.is_empty() {
-                            retry_at = now + tick_ns;
-                        }
-                        self.b.blocked.push(c);
+                    if self.b.blocked.is_empty() {
+                        pace.retry_at = now + tick_ns;
                     }
+                    self.b.blocked.push(c);
                 }
             }
         }
@@ -1193,39 +1376,45 @@ impl Worker<'_> {
             return;
         }
         let mut g = c.cb.lock();
-        let cbs = &mut *g;
         for i in 0..n {
             let (pkt, from) = self.b.rb.get(i);
-            if c.stun && stun::looks_like_stun(pkt) {
-                if let Ok(req) = stun::parse_binding_request(pkt) {
-                    answer_stun(c, &req, from);
-                    continue;
-                }
-            }
-            bump(&c.stats.rx_pkts, 1);
-            bump(&c.stats.rx_bytes, pkt.len() as u64);
-            if c.latch_on.load(Ordering::Relaxed) {
-                latch_source(c, from);
-            }
-            let cb = if cbs.rtcp.is_some() && demux::is_rtcp(pkt) {
-                bump(&c.stats.rx_rtcp, 1);
-                &mut cbs.rtcp
-            } else {
-                &mut cbs.pkt
-            };
-            if let Some(cb) = cb.as_mut() {
-                IN_CB.with(|x| x.set(c.id));
-                cb(pkt, from, now);
-                IN_CB.with(|x| x.set(0));
-            }
-            if c.closed.load(Ordering::Acquire) || self.stopping() {
+            if !self.deliver(c, &mut g, pkt, from, now) {
                 break;
             }
         }
         if c.closed.load(Ordering::Acquire) {
             // Closed from inside its own callback: release the callbacks.
-            drop(cbs.release());
+            drop(g.release());
         }
+    }
+
+    /// One datagram received on `c`, in order: a STUN request answered,
+    /// the counters, latching, then the RTP or RTCP callback. False when
+    /// the channel closed or the server stops (deliver no more).
+    fn deliver(&self, c: &Chan, cbs: &mut Callbacks, pkt: &[u8], from: &RawAddr, now: u64) -> bool {
+        if c.stun && stun::looks_like_stun(pkt) {
+            if let Ok(req) = stun::parse_binding_request(pkt) {
+                answer_stun(c, &req, from);
+                return true;
+            }
+        }
+        bump(&c.stats.rx_pkts, 1);
+        bump(&c.stats.rx_bytes, pkt.len() as u64);
+        if c.latch_on.load(Ordering::Relaxed) {
+            latch_source(c, from);
+        }
+        let cb = if cbs.rtcp.is_some() && demux::is_rtcp(pkt) {
+            bump(&c.stats.rx_rtcp, 1);
+            &mut cbs.rtcp
+        } else {
+            &mut cbs.pkt
+        };
+        if let Some(cb) = cb.as_mut() {
+            IN_CB.with(|x| x.set(c.id));
+            cb(pkt, from, now);
+            IN_CB.with(|x| x.set(0));
+        }
+        !(c.closed.load(Ordering::Acquire) || self.stopping())
     }
 
     fn service_tx(&mut self, c: &Arc<Chan>) -> TxOutcome {
@@ -1309,6 +1498,141 @@ impl Worker<'_> {
         } else {
             TxOutcome::More
         }
+    }
+}
+
+/// The io_uring worker loop (`Backend::Uring`).
+impl Worker<'_> {
+    /// As `run`, with UDP receive through `ring`: one wait harvests the
+    /// datagrams of every channel; the epoll set (wake-ups, TCP) is one
+    /// more source on the ring. `armed` maps receive tags (channel
+    /// tokens) to their channels, for as long as a receive is armed.
+    fn run_uring(&mut self, mut ring: uring::Ring) -> Result<()> {
+        let sh = self.sh;
+        let mut pace = TxPace::default();
+        let mut armed: HashMap<u64, Arc<Chan>> = HashMap::new();
+        armed.try_reserve(MAX_EVENTS).map_err(|_| Error::NoMemory)?;
+        let mut ctl = Vec::new();
+        ring.poll_epoll(sh.epfd.as_raw_fd())?;
+        loop {
+            if self.stopping() {
+                return Ok(());
+            }
+            std::mem::swap(&mut ctl, &mut *sh.ctl.lock());
+            for (what, c) in ctl.drain(..) {
+                self.control(&mut ring, &mut armed, what, c)?;
+            }
+            ring.wait(self.timeout_ms(&pace))?;
+            let now = crate::clock::monotonic_ns();
+            if self.stopping() {
+                return Ok(());
+            }
+            let mut cqes = std::mem::take(&mut self.b.cqes);
+            ring.reap(&mut cqes);
+            let mut epoll_ready = false;
+            for cqe in cqes.drain(..) {
+                if cqe.tag == uring::POLL_TAG {
+                    epoll_ready = true;
+                    if !cqe.more() {
+                        ring.poll_epoll(sh.epfd.as_raw_fd())?;
+                    }
+                } else if let Some(c) = armed.get(&cqe.tag).cloned() {
+                    self.uring_rx(&mut ring, &c, &cqe, now);
+                    if !cqe.more() {
+                        self.rearm(&mut ring, &mut armed, c)?;
+                    }
+                    if self.stopping() {
+                        return Ok(());
+                    }
+                }
+            }
+            self.b.cqes = cqes;
+            if epoll_ready {
+                let n = sys::epoll_wait(sh.epfd.as_raw_fd(), &mut self.b.events, 0)?;
+                if !self.serve_ready(n, now) {
+                    return Ok(());
+                }
+            }
+            self.serve_output(now, &mut pace);
+        }
+    }
+
+    /// An arm or cancel request from another thread (or a callback).
+    fn control(
+        &self,
+        ring: &mut uring::Ring,
+        armed: &mut HashMap<u64, Arc<Chan>>,
+        what: Ctl,
+        c: Arc<Chan>,
+    ) -> Result<()> {
+        match what {
+            Ctl::Arm if !c.closed.load(Ordering::Acquire) => {
+                if armed.try_reserve(1).is_err() {
+                    // Left unarmed (it receives nothing) rather than abort.
+                    self.sh.retire(&c);
+                    return Ok(());
+                }
+                let fd = c.sock.lock().as_ref().map(|f| f.as_raw_fd());
+                match fd {
+                    Some(fd) => {
+                        ring.arm_recv(fd, c.token)?;
+                        armed.insert(c.token, c);
+                    }
+                    None => self.sh.retire(&c),
+                }
+            }
+            Ctl::Arm => self.sh.retire(&c),
+            Ctl::Cancel => {
+                if armed.contains_key(&c.token) {
+                    ring.cancel(c.token)?;
+                } else {
+                    self.sh.retire(&c);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A receive ended (cancelled, or the kernel stopped it: no buffer
+    /// left, an error): retire a closed channel, arm an open one again.
+    fn rearm(
+        &self,
+        ring: &mut uring::Ring,
+        armed: &mut HashMap<u64, Arc<Chan>>,
+        c: Arc<Chan>,
+    ) -> Result<()> {
+        if c.closed.load(Ordering::Acquire) {
+            armed.remove(&c.token);
+            self.sh.retire(&c);
+            return Ok(());
+        }
+        let fd = c.sock.lock().as_ref().map(|f| f.as_raw_fd());
+        match fd {
+            Some(fd) => ring.arm_recv(fd, c.token),
+            None => {
+                armed.remove(&c.token);
+                self.sh.retire(&c);
+                Ok(())
+            }
+        }
+    }
+
+    /// One receive completion of channel `c`.
+    fn uring_rx(&self, ring: &mut uring::Ring, c: &Chan, cqe: &uring::Cqe, now: u64) {
+        ring.with_datagram(cqe, |pkt, from, whole| {
+            if c.closed.load(Ordering::Acquire) {
+                return;
+            }
+            if !whole {
+                bump(&c.stats.rx_dropped, 1);
+                return;
+            }
+            let mut g = c.cb.lock();
+            self.deliver(c, &mut g, pkt, from, now);
+            if c.closed.load(Ordering::Acquire) {
+                drop(g.release());
+            }
+        });
     }
 }
 

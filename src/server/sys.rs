@@ -186,6 +186,23 @@ impl RawAddr {
         r.to_socket_addr().map(|a| RawAddr::from_socket_addr(&a))
     }
 
+    /// From the name bytes the kernel wrote (an io_uring recvmsg's
+    /// source): at most a `sockaddr_storage`, the rest zero.
+    pub fn from_name_bytes(b: &[u8]) -> RawAddr {
+        let mut r = RawAddr::empty();
+        let n = b.len().min(size_of::<libc::sockaddr_storage>());
+        // SAFETY: n bytes fit in the storage, which is plain old data.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                b.as_ptr(),
+                (&mut r.storage as *mut libc::sockaddr_storage).cast::<u8>(),
+                n,
+            );
+        }
+        r.len = n as libc::socklen_t;
+        r
+    }
+
     /// The port (0 for an empty address).
     pub fn port(&self) -> u16 {
         self.to_socket_addr().map(|a| a.port()).unwrap_or(0)

@@ -838,11 +838,12 @@ fn workers(n: u32) -> Server {
 #[test]
 fn server_configs_are_checked() {
     let bad = |c: ServerConfig| Server::with_config(&c).err();
-    let uring = ServerConfig {
-        backend: Backend::Uring,
-        ..ServerConfig::default()
-    };
-    assert_eq!(bad(uring), Some(Error::NotSupported));
+    // io_uring: a working server, or NotSupported on a kernel without it.
+    match uring_server(0) {
+        Some(s) => assert_eq!((s.backend(), s.workers()), (Backend::Uring, 1)),
+        None => assert_eq!(uring::probe(), Err(Error::NotSupported)),
+    }
+    assert_eq!(Server::new(0).unwrap().backend(), Backend::Epoll);
     let too_many = ServerConfig {
         workers: MAX_WORKERS + 1,
         ..ServerConfig::default()
@@ -1007,4 +1008,90 @@ fn drain_from_another_workers_callback_would_deadlock() {
     ch.send(b"go").unwrap();
     let r = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(r, Err(Error::WouldDeadlock));
+}
+
+/// An io_uring server, or None on a kernel without io_uring (the probe).
+fn uring_server(workers: u32) -> Option<Server> {
+    match Server::with_config(&ServerConfig {
+        workers,
+        backend: Backend::Uring,
+        ..ServerConfig::default()
+    }) {
+        Ok(s) => Some(s),
+        Err(Error::NotSupported) => {
+            eprintln!("io_uring not available here: skipped");
+            None
+        }
+        Err(e) => panic!("io_uring server: {e:?}"),
+    }
+}
+
+#[test]
+fn uring_backend_delivers_in_order_and_drops_what_its_buffers_cannot_hold() {
+    let Some(srv) = uring_server(1) else { return };
+    assert_eq!(srv.backend(), Backend::Uring);
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    let tx = Mutex::new(tx);
+    let ch = srv
+        .create_channel(
+            &cfg("127.0.0.1"),
+            Box::new(move |p, _a, _t| tx.lock().send(p.to_vec()).unwrap()),
+        )
+        .unwrap();
+    let (h, p) = target_of(&ch);
+    ch.set_target(&h, p).unwrap();
+    for i in 0..2000u32 {
+        let pkt = i.to_be_bytes();
+        while ch.send(&pkt) == Err(Error::QueueFull) {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+    for i in 0..2000u32 {
+        let got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(got, i.to_be_bytes());
+    }
+    ch.send(&vec![7u8; URING_MAX_PAYLOAD]).unwrap();
+    ch.send(&vec![8u8; URING_MAX_PAYLOAD + 1]).unwrap();
+    ch.send(b"after").unwrap();
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+        vec![7u8; URING_MAX_PAYLOAD]
+    );
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), b"after");
+    assert_eq!(ch.stats().rx_dropped, 1);
+    assert_eq!(ch.stats().rx_pkts, 2002);
+}
+
+#[test]
+fn uring_close_frees_the_port_and_more_channels_than_buffers_all_receive() {
+    let Some(srv) = uring_server(2) else { return };
+    // More channels than the ring has buffers, each with a datagram.
+    let n = uring::BUF_COUNT as usize + 200;
+    let got = Arc::new(AtomicUsize::new(0));
+    let mut chans = Vec::new();
+    for _ in 0..n {
+        let g = got.clone();
+        let ch = srv
+            .create_channel(
+                &cfg("127.0.0.1"),
+                Box::new(move |_p, _a, _t| {
+                    g.fetch_add(1, Ordering::Relaxed);
+                }),
+            )
+            .unwrap();
+        let (h, p) = target_of(&ch);
+        ch.set_target(&h, p).unwrap();
+        chans.push(ch);
+    }
+    for ch in &chans {
+        ch.send(b"x").unwrap();
+    }
+    assert!(wait_until(|| got.load(Ordering::Relaxed) == n));
+    // Closing from this thread frees the port before close returns.
+    for ch in chans.drain(..) {
+        let port = ch.local_socket_addr().port();
+        ch.close();
+        let again = std::net::UdpSocket::bind(("127.0.0.1", port));
+        assert!(again.is_ok(), "port {port} still bound after close");
+    }
 }
