@@ -141,7 +141,7 @@ struct rtpsrv *rtpsrv_ctor(unsigned int tick_hz, int *err);
 #define RTPSRV_BACKEND_EPOLL 1
 #define RTPSRV_BACKEND_URING 2  /* io_uring receive (below); -EOPNOTSUPP without it */
 /* The longest datagram the io_uring backend delivers (see below). */
-#define RTPSRV_URING_MAX_PAYLOAD 3952
+#define RTPSRV_URING_MAX_PAYLOAD 1904
 #define RTPSRV_MAX_WORKERS   256
 
 struct rtpsrv_cfg {
@@ -185,8 +185,8 @@ struct rtpsrv_cfg {
  *  - EPOLL: each worker waits in epoll_wait and reads every readable
  *    socket with recvmmsg.
  *  - URING: each worker keeps one multishot recvmsg armed per UDP channel
- *    on its own io_uring, receiving into a ring of 1024 buffers of 4 KiB
- *    (4 MiB per worker, instead of epoll's 4.2 MB batch): one wait
+ *    on its own io_uring, receiving into a ring of 4096 buffers of 2 KiB
+ *    (8 MiB per worker, instead of epoll's 4.2 MB batch): one wait
  *    harvests the datagrams of every channel that received any. Output
  *    (sendmmsg) and TCP channels work as with epoll (the epoll set is
  *    watched through the ring). Datagrams longer than

@@ -537,7 +537,10 @@ impl WorkerBufs {
             } else {
                 None
             },
-            cqes: sys::try_vec(if uring { MAX_EVENTS } else { 0 })?,
+            // Room for every buffer's completion: reaping fewer per round
+            // leaves buffers held by unread completions, and a ring run dry
+            // ends every multishot receive (ENOBUFS) until re-armed.
+            cqes: sys::try_vec(if uring { uring::BUF_COUNT as usize } else { 0 })?,
         })
     }
 }
