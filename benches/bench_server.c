@@ -21,6 +21,8 @@
  * 4. Workers: the saturation run again on servers with 1, 2, ... up to the
  *    number of CPUs worker threads (rtpsrv_ctor_cfg), 64 channels spread
  *    over them, and the ratio to one worker. The sender is one thread.
+ * 5. Backends: max_channels x 100 pps (1 and `workers` workers) and the
+ *    saturation run, on an epoll server and on an io_uring one.
  * Steps 2 and 3 use `workers` workers (rtpsrv_ctor_cfg; 1 is rtpsrv_ctor's
  * server). worker_s is the worker threads' CPU time over the step (sending
  * period plus up to 0.5 s of draining); cpu is that over the step's wall
@@ -185,12 +187,17 @@ static int open_channels(struct rtpsrv *srv, struct rtpsrv_chan **ch, int n, uns
     return 0;
 }
 
+/* The backend of every server the steps start (section 5 changes it). */
+static int g_backend = RTPSRV_BACKEND_AUTO;
+
 /* pps > 0: paced; pps == 0: as fast as possible */
 static int run_step(int nch, double pps, unsigned qs, double secs, unsigned workers,
                     struct run *r) {
     int err;
-    struct rtpsrv_cfg cfg = { sizeof(cfg), 500, workers, RTPSRV_BACKEND_AUTO };
-    struct rtpsrv *srv = workers <= 1 ? rtpsrv_ctor(500, &err) : rtpsrv_ctor_cfg(&cfg, &err);
+    struct rtpsrv_cfg cfg = { sizeof(cfg), 500, workers, g_backend };
+    struct rtpsrv *srv = workers <= 1 && g_backend == RTPSRV_BACKEND_AUTO
+                             ? rtpsrv_ctor(500, &err)
+                             : rtpsrv_ctor_cfg(&cfg, &err);
     if (!srv) {
         fprintf(stderr, "rtpsrv_ctor: %s\n", rtpsynth_strerror(err));
         return -1;
@@ -312,6 +319,31 @@ int main(int argc, char **argv) {
                r.attempted ? 100.0 * (double)lost / (double)r.attempted : 0.0, r.full, r.cpu,
                100.0 * r.cpu / r.window, w, one > 0 ? pps / one : 0.0);
         fflush(stdout);
+    }
+
+    printf("\n== backends: max_channels x 100 pps and the saturation run, epoll then io_uring\n");
+    printf("%-8s %8s %7s %12s %12s %8s %9s %7s\n", "backend", "channels", "workers",
+           "offered_pps", "deliv_pps", "loss_%", "worker_s", "cpu");
+    static const int backends[2] = { RTPSRV_BACKEND_EPOLL, RTPSRV_BACKEND_URING };
+    for (int b = 0; b < 2; b++) {
+        g_backend = backends[b];
+        const char *name = b == 0 ? "epoll" : "io_uring";
+        for (int k = 0; k < 3; k++) {
+            /* max_channels paced with 1 and `workers` workers, then saturation */
+            int nch = k < 2 ? max_n : 64;
+            unsigned w = k == 1 ? workers : 1;
+            if (k == 1 && workers == 1) continue;
+            if (run_step(nch, k < 2 ? 100.0 : 0, k < 2 ? 0 : 256, secs, w, &r) < 0) {
+                printf("%-8s (not available: %s)\n", name, b ? "no io_uring here" : "error");
+                break;
+            }
+            unsigned long long lost = r.attempted > r.delivered ? r.attempted - r.delivered : 0;
+            printf("%-8s %8d %7u %12.0f %12.0f %8.3f %9.2f %6.1f%%\n", name, r.nch, w,
+                   (double)r.attempted / r.elapsed, (double)r.delivered / r.elapsed,
+                   r.attempted ? 100.0 * (double)lost / (double)r.attempted : 0.0, r.cpu,
+                   100.0 * r.cpu / r.window);
+            fflush(stdout);
+        }
     }
     return 0;
 }
