@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -61,9 +62,13 @@ static void check_configs(void) {
     struct rtpsrv_cfg c;
     memset(&c, 0, sizeof(c));
     c.size = sizeof(c);
+    /* valgrind does not model io_uring (its workers hang in io_uring_enter):
+     * the io_uring server is checked by the other runs of this test */
     c.backend = RTPSRV_BACKEND_URING;
-    s = rtpsrv_ctor_cfg(&c, &err);
-    if (s == NULL) {
+    s = getenv("RTPSYNTH_UNDER_VALGRIND") ? NULL : rtpsrv_ctor_cfg(&c, &err);
+    if (getenv("RTPSYNTH_UNDER_VALGRIND")) {
+        /* skipped */
+    } else if (s == NULL) {
         /* a kernel without io_uring (or with it disabled) */
         CHECK_EQ(err, -EOPNOTSUPP);
     } else {
