@@ -432,7 +432,6 @@ struct Shared {
     /// io_uring backend: UDP receive goes through the worker's ring (this
     /// is a duplicate of its descriptor, for `uring::sync_cancel`).
     ring_fd: Option<OwnedFd>,
-    uring: bool,
     /// io_uring: arm / cancel requests for the worker, in order.
     ctl: Mutex<Vec<(Ctl, Arc<Chan>)>>,
     /// io_uring: `Chan::rx_quiet` and `exited` are waited for under this.
@@ -460,6 +459,11 @@ impl Shared {
 
     fn is_down(&self) -> bool {
         self.group.is_down()
+    }
+
+    /// Does UDP receive go through an io_uring?
+    fn uring(&self) -> bool {
+        self.ring_fd.is_some()
     }
 
     /// Hand an arm/cancel request to the io_uring worker (room for two per
@@ -621,7 +625,6 @@ impl Server {
                 nchans: AtomicUsize::new(0),
                 table: Mutex::new(Table::default()),
                 ready: Mutex::new(Vec::new()),
-                uring,
                 ctl: Mutex::new(Vec::new()),
                 quiet: Mutex::new(()),
                 quiet_cv: Condvar::new(),
@@ -652,7 +655,7 @@ impl Server {
 
     /// The backend the workers run (Epoll or Uring, never Auto).
     pub fn backend(&self) -> Backend {
-        if self.workers[0].uring {
+        if self.workers[0].uring() {
             Backend::Uring
         } else {
             Backend::Epoll
@@ -853,11 +856,13 @@ impl Server {
                 }
                 // io_uring: an arm and a cancel per channel, and the
                 // cancels of closed channels not yet taken.
-                let mut q = sh.ctl.lock();
-                let want = (2 * t.slots.len() + 2).saturating_sub(q.len());
-                if sh.uring && q.try_reserve(want).is_err() {
-                    t.remove(token);
-                    return Err(Error::NoMemory);
+                if sh.uring() {
+                    let mut q = sh.ctl.lock();
+                    let want = (2 * t.slots.len() + 2).saturating_sub(q.len());
+                    if q.try_reserve(want).is_err() {
+                        t.remove(token);
+                        return Err(Error::NoMemory);
+                    }
                 }
             }
             let latch_on = opts.latch != Latch::Off;
@@ -898,7 +903,7 @@ impl Server {
         // On failure dropping `ch` undoes everything (table slot, socket).
         // Once added, the worker may use (and, for a failed connect, close)
         // the socket at once: nothing here touches it afterwards.
-        if sh.uring && ch.chan.stream.is_none() {
+        if sh.uring() && ch.chan.stream.is_none() {
             sh.request(Ctl::Arm, &ch.chan);
         } else {
             sys::epoll_add_watch(sh.epfd.as_raw_fd(), raw_fd, ch.chan.token, out)?;
@@ -1124,7 +1129,7 @@ impl Channel {
         }
         // else: the worker holds `cb` up the stack and drops it as soon as
         // the callback returns; it never calls it again (`closed`).
-        if sh.uring && c.stream.is_none() {
+        if sh.uring() && c.stream.is_none() {
             // The ring holds the socket while a receive is armed on it.
             // Cancelled here at once (on the channel's own worker, inside a
             // callback, that frees the socket before the call returns) and
@@ -1542,7 +1547,7 @@ impl Worker<'_> {
                 } else if let Some(c) = armed.get(&cqe.tag).cloned() {
                     self.uring_rx(&mut ring, &c, &cqe, now);
                     if !cqe.more() {
-                        self.rearm(&mut ring, &mut armed, c)?;
+                        self.arm(&mut ring, &mut armed, c)?;
                     }
                     if self.stopping() {
                         return Ok(());
@@ -1569,55 +1574,41 @@ impl Worker<'_> {
         c: Arc<Chan>,
     ) -> Result<()> {
         match what {
-            Ctl::Arm if !c.closed.load(Ordering::Acquire) => {
-                if armed.try_reserve(1).is_err() {
-                    // Left unarmed (it receives nothing) rather than abort.
-                    self.sh.retire(&c);
-                    return Ok(());
-                }
-                let fd = c.sock.lock().as_ref().map(|f| f.as_raw_fd());
-                match fd {
-                    Some(fd) => {
-                        ring.arm_recv(fd, c.token)?;
-                        armed.insert(c.token, c);
-                    }
-                    None => self.sh.retire(&c),
-                }
-            }
-            Ctl::Arm => self.sh.retire(&c),
+            Ctl::Arm => self.arm(ring, armed, c),
+            Ctl::Cancel if armed.contains_key(&c.token) => ring.cancel(c.token),
             Ctl::Cancel => {
-                if armed.contains_key(&c.token) {
-                    ring.cancel(c.token)?;
-                } else {
-                    self.sh.retire(&c);
-                }
+                self.sh.retire(&c);
+                Ok(())
             }
         }
-        Ok(())
     }
 
-    /// A receive ended (cancelled, or the kernel stopped it: no buffer
-    /// left, an error): retire a closed channel, arm an open one again.
-    fn rearm(
+    /// Arm `c`'s receive (first time, or again after the kernel ended it:
+    /// no buffer left, an error), or retire the channel if it is closed
+    /// or its socket gone (also: no memory to track it, rather than abort).
+    fn arm(
         &self,
         ring: &mut uring::Ring,
         armed: &mut HashMap<u64, Arc<Chan>>,
         c: Arc<Chan>,
     ) -> Result<()> {
-        if c.closed.load(Ordering::Acquire) {
-            armed.remove(&c.token);
-            self.sh.retire(&c);
-            return Ok(());
-        }
-        let fd = c.sock.lock().as_ref().map(|f| f.as_raw_fd());
+        let fd = if c.closed.load(Ordering::Acquire) {
+            None
+        } else {
+            c.sock.lock().as_ref().map(|f| f.as_raw_fd())
+        };
+        let room = armed.contains_key(&c.token) || armed.try_reserve(1).is_ok();
         match fd {
-            Some(fd) => ring.arm_recv(fd, c.token),
-            None => {
+            Some(fd) if room => {
+                ring.arm_recv(fd, c.token)?;
+                armed.insert(c.token, c);
+            }
+            _ => {
                 armed.remove(&c.token);
                 self.sh.retire(&c);
-                Ok(())
             }
         }
+        Ok(())
     }
 
     /// One receive completion of channel `c`.

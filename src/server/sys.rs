@@ -39,7 +39,7 @@ pub fn spawn_error(e: io::Error) -> Error {
     os_error(e.raw_os_error().unwrap_or(libc::EAGAIN))
 }
 
-fn last_error() -> Error {
+pub fn last_error() -> Error {
     os_error(errno())
 }
 

@@ -151,11 +151,7 @@ impl Ring {
         // SAFETY: dup of a descriptor we own; checked for failure.
         let fd = unsafe { libc::fcntl(self.ring.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
         if fd < 0 {
-            return Err(sys::os_error(
-                io::Error::last_os_error()
-                    .raw_os_error()
-                    .unwrap_or(libc::EMFILE),
-            ));
+            return Err(sys::last_error());
         }
         // SAFETY: `fd` is a new descriptor nobody else owns.
         Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
