@@ -2,11 +2,11 @@
 //!
 //! Received packets get a 64-bit logical sequence number (`lseq`) that keeps
 //! counting across 16-bit wraps; they are released in `lseq` order, and a gap
-//! is released as one erasure covering the missing range. The buffer is a
-//! sorted ring (`jbuf::ring::Ring`, a fixed-capacity circular array) instead
-//! of the original's linked list: insertion is a binary search plus a short
-//! move near the tail where reordered packets land, and the in-order case
-//! never touches it. Every decision, counter and
+//! is released as one erasure covering the missing range. Held packets live
+//! in `jbuf::pending::Pending`: a direct-mapped window indexed by lseq (a
+//! reordered packet is filed with one store, a duplicate found with one bit
+//! test), or a sorted ring while a sequence jump spreads them wider than the
+//! window; the in-order case never touches either. Every decision, counter and
 //! output order is the original's; where the original would `abort()` on a
 //! broken internal invariant (reachable only with hostile sequence numbers),
 //! this code carries on with the general rule and never panics.
@@ -16,9 +16,11 @@
 //! `udp_in` is the original's whole per-datagram step (purge, parse,
 //! insert); the C shim and every test go through it.
 
+mod pending;
 mod ring;
+mod window;
 
-use ring::Ring;
+use pending::{Pending, Placed};
 
 use crate::rtp::{self, ParseError, Parsed};
 
@@ -85,7 +87,7 @@ pub struct JitterBuffer<T> {
     last_max_lseq: u64,
     lseq_mask: u64,
     capacity: u32,
-    pending: Ring<T>,
+    pending: Pending<T>,
     stats: Stats,
 }
 
@@ -97,7 +99,7 @@ impl<T> JitterBuffer<T> {
             last_max_lseq: UNSET,
             lseq_mask: 0,
             capacity,
-            pending: Ring::with_capacity(capacity.clamp(4, 1024) as usize),
+            pending: Pending::new(capacity),
             stats: Stats::default(),
         }
     }
@@ -234,37 +236,16 @@ impl<T> JitterBuffer<T> {
                 return self.first_pending(lseq, ts, item, warm_up, sink);
             }
         }
-        let (pos, dup) = self.pending.position_after(lseq);
-        if dup {
-            return self.reject(
-                Frame {
-                    lseq,
-                    jbcnt: 0,
-                    ts,
-                    item,
-                },
-                true,
-                sink,
-            );
-        }
-        if pos == self.pending.len() {
-            self.last_max_lseq = lseq;
-            self.pending.push_back(Frame {
-                lseq,
-                jbcnt: 0,
-                ts,
-                item,
-            });
-        } else {
-            self.pending.insert(
-                pos,
-                Frame {
-                    lseq,
-                    jbcnt: 0,
-                    ts,
-                    item,
-                },
-            );
+        let f = Frame {
+            lseq,
+            jbcnt: 0,
+            ts,
+            item,
+        };
+        match self.pending.file(f) {
+            Placed::Dup(f) => return self.reject(f, true, sink),
+            Placed::Newest => self.last_max_lseq = lseq,
+            Placed::Inside => {}
         }
         let head = self.pending.front().map_or(0, |f| f.lseq);
         let next_due = !warm_up && head == self.last_lseq.wrapping_add(1);
@@ -297,6 +278,7 @@ impl<T> JitterBuffer<T> {
 
     /// The packet lands in an empty buffer: deliver it at once if it is the
     /// next one expected (or lseq 0 on a fresh buffer), else hold it.
+    #[inline(always)]
     fn first_pending<S: Sink<T>>(
         &mut self,
         lseq: u64,
@@ -321,7 +303,7 @@ impl<T> JitterBuffer<T> {
             self.save_last(lseq, ts);
             sink.ready(f);
         } else {
-            self.pending.push_back(f);
+            self.pending.file(f);
         }
     }
 
@@ -346,10 +328,6 @@ impl<T> JitterBuffer<T> {
             self.save_last(f.lseq, f.ts);
             sink.ready(f);
         }
-    }
-
-    fn lseq_at(&self, i: usize) -> u64 {
-        self.pending.get(i).map_or(0, |f| f.lseq)
     }
 
     fn erasure_before(&self, lseq: u64, ts: u32) -> Option<Erasure> {
@@ -399,22 +377,15 @@ impl<T> JitterBuffer<T> {
             return;
         };
         let (last_lseq, last_ts) = (last.lseq, last.ts);
-        let n = self.pending.len();
-        let mut start = n - 1;
-        while start > 0 && self.lseq_at(start - 1).wrapping_add(1) == self.lseq_at(start) {
-            start -= 1;
-        }
-        let ers = self
-            .pending
-            .get(start)
-            .and_then(|h| self.erasure_before(h.lseq, h.ts));
+        let Some(head) = self.pending.last_run_head() else {
+            return;
+        };
+        let start = head.lseq;
+        let ers = self.erasure_before(head.lseq, head.ts);
         self.save_last(last_lseq, last_ts);
         let mut prev: Option<u64> = None;
-        for i in 0..n {
-            let Some(f) = self.pending.pop_front() else {
-                break;
-            };
-            if i < start {
+        while let Some(f) = self.pending.pop_front() {
+            if f.lseq < start {
                 if prev.map_or(true, |p| p.wrapping_add(1) != f.lseq) {
                     sink.drop_run();
                 }
@@ -422,7 +393,7 @@ impl<T> JitterBuffer<T> {
                 sink.dropped(f);
                 continue;
             }
-            if i == start {
+            if f.lseq == start {
                 if let Some(e) = ers {
                     sink.erasure(e);
                 }

@@ -61,6 +61,7 @@ pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize) -> Option<&'a [u8]> {
 }
 
 pub mod error;
+mod frame_cache;
 pub(crate) mod handle;
 pub mod rtcp;
 pub mod rtp;

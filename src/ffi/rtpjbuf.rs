@@ -7,6 +7,7 @@ use std::ffi::{c_int, c_uint, c_void};
 use std::ptr::{self, NonNull};
 
 use super::error::{RJB_EINVAL, RJB_ENOMEM};
+use super::frame_cache;
 use super::handle::{boxed_handle, ffi_dtor, to_boxed_mut_ptr, try_mut};
 use super::rtp::{rtp_info, store_parsed};
 use crate::jbuf::{Erasure, Frame, InputError, JitterBuffer, Sink};
@@ -58,65 +59,6 @@ pub struct rjb_udp_in_r {
     pub drop: *mut rtp_frame,
 }
 
-/// Recycles frame blocks returned through `rtpjbuf_frame_dtor`, per thread,
-/// so the steady state allocates nothing. Every block is still an individual
-/// malloc'd block, so callers that free() frames directly stay correct.
-mod frame_cache {
-    use super::rtp_frame;
-    use std::cell::RefCell;
-    use std::ptr::NonNull;
-
-    const MAX: usize = 256;
-
-    struct Cache(Vec<NonNull<rtp_frame>>);
-
-    impl Drop for Cache {
-        fn drop(&mut self) {
-            for p in self.0.drain(..) {
-                // SAFETY: cached blocks are malloc'd and owned by the cache.
-                unsafe { libc::free(p.as_ptr().cast()) }
-            }
-        }
-    }
-
-    thread_local! {
-        static CACHE: RefCell<Cache> = const { RefCell::new(Cache(Vec::new())) };
-    }
-
-    /// An uninitialized frame-sized malloc block.
-    pub fn take() -> Option<NonNull<rtp_frame>> {
-        let cached = CACHE
-            .try_with(|c| c.try_borrow_mut().ok()?.0.pop())
-            .ok()
-            .flatten();
-        cached.or_else(|| {
-            // SAFETY: plain allocation of one frame; NULL is handled by NonNull::new.
-            NonNull::new(unsafe { libc::malloc(std::mem::size_of::<rtp_frame>()) }.cast())
-        })
-    }
-
-    /// Take back a block we own; frees it when the cache is full.
-    pub fn give(p: NonNull<rtp_frame>) {
-        let kept = CACHE
-            .try_with(|c| match c.try_borrow_mut() {
-                // try_reserve: never abort on a failed allocation here
-                Ok(mut c) if c.0.len() < MAX => {
-                    let room = c.0.try_reserve(1).is_ok();
-                    if room {
-                        c.0.push(p);
-                    }
-                    room
-                }
-                _ => false,
-            })
-            .unwrap_or(false);
-        if !kept {
-            // SAFETY: the caller hands over a malloc'd block it owns.
-            unsafe { libc::free(p.as_ptr().cast()) }
-        }
-    }
-}
-
 /// An RTP frame on the C heap, owned by Rust until handed to the caller.
 struct HeapFrame(NonNull<rtp_frame>);
 
@@ -150,6 +92,7 @@ struct Instance {
     core: JitterBuffer<HeapFrame>,
     /// The erasure frame handed out in `ready`; owned by the buffer.
     ers: rtp_frame,
+    stash: frame_cache::Stash,
 }
 
 /// Builds the `ready` and `drop` lists as the core releases frames.
@@ -270,6 +213,7 @@ pub extern "C" fn rtpjbuf_ctor(capacity: c_uint) -> *mut c_void {
         to_boxed_mut_ptr::<rtpjbuf_inst>(Instance {
             core: JitterBuffer::new(capacity),
             ers,
+            stash: frame_cache::Stash::new(),
         })
         .cast()
     })
@@ -321,10 +265,10 @@ pub unsafe extern "C" fn rtpjbuf_udp_in(
         let Some(bytes) = (unsafe { super::bytes(data, size) }) else {
             return failed(RJB_EINVAL);
         };
-        let Instance { core, ers } = inst;
+        let Instance { core, ers, stash } = inst;
         let mut sink = ListSink::new(ers);
         let new_frame = || {
-            let block = frame_cache::take()?;
+            let block = stash.take()?;
             let p = block.as_ptr();
             // Fields are stored in place: building the frame elsewhere and
             // copying it in costs store-forwarding stalls on every packet.
@@ -358,7 +302,7 @@ pub unsafe extern "C" fn rtpjbuf_udp_in(
 pub unsafe extern "C" fn rtpjbuf_flush(rjbp: *mut c_void) -> rjb_udp_in_r {
     super::ffi_boundary!(failed(RJB_EINVAL), {
         let inst = try_mut!(rjbp.cast::<rtpjbuf_inst>(), failed(RJB_EINVAL));
-        let Instance { core, ers } = inst;
+        let Instance { core, ers, .. } = inst;
         let mut sink = ListSink::new(ers);
         core.flush(&mut sink);
         sink.finish(0)

@@ -111,6 +111,33 @@ fn flush_drops_all_runs_but_last() {
     assert_eq!(feed(&mut jb, 12), vec![Ready(12)]);
 }
 
+/// A packet far ahead of the held ones moves them from the direct-mapped
+/// window to the sorted ring; order, duplicates and flush are the same
+/// there, and the window takes over again once the ring is empty.
+#[test]
+fn far_ahead_packet_behind_held_ones() {
+    let mut jb = JitterBuffer::new(8);
+    feed(&mut jb, 0);
+    assert!(feed(&mut jb, 2).is_empty());
+    assert!(feed(&mut jb, 3).is_empty());
+    assert!(feed(&mut jb, 1000).is_empty());
+    assert_eq!(feed(&mut jb, 3), vec![Run, Drop(3)]);
+    assert_eq!(feed(&mut jb, 1), vec![Ready(1), Ready(2), Ready(3)]);
+    assert!(feed(&mut jb, 5).is_empty());
+    assert!(feed(&mut jb, 999).is_empty());
+    let mut r = Rec::default();
+    jb.flush(&mut r);
+    assert_eq!(
+        r.0,
+        vec![Run, Drop(5), Ers(4, 998, 159_200), Ready(999), Ready(1000)]
+    );
+    assert!(jb.is_empty());
+    assert_eq!(feed(&mut jb, 1001), vec![Ready(1001)]);
+    assert!(feed(&mut jb, 1003).is_empty());
+    assert_eq!(feed(&mut jb, 1002), vec![Ready(1002), Ready(1003)]);
+    assert_eq!(jb.stats().dup, 1);
+}
+
 #[test]
 fn sequence_wrap_and_prewrap_straggler() {
     let mut jb = JitterBuffer::new(4);
