@@ -4,7 +4,7 @@
  * declares, so the same binary also runs against the original library:
  *   ./bench_core                        (this library)
  *   LD_LIBRARY_PATH=/path/to/original ./bench_core
- *   BENCH_RING=65536 ./bench_core     (cold datagrams, see RING below)
+ *   BENCH_RING=2097152 ./bench_core   (cold datagrams, see RING below)
  *   BENCH_PASSES=4 valgrind --tool=callgrind ./bench_core reorder
  *                                     (a fixed amount of work, once, for
  *                                      instruction counts on a loaded host)
@@ -24,8 +24,8 @@
 #define PLEN 170
 #define POOL 65536             /* one full sequence-number cycle */
 /* Datagram buffers, reused round-robin: 2048 (372 KiB) keeps them cache-hot
- * like a socket's receive buffers; BENCH_RING=65536 makes every datagram a
- * cache miss (12 MiB). */
+ * like a socket's receive buffers; BENCH_RING=2097152 (a 2M-packet stream
+ * in memory, 364 MiB) makes every datagram a cache miss. */
 static size_t RING = 2048;
 static int RUNS = 3;
 /* BENCH_PASSES=n: the jitter buffer benches feed their schedule exactly n
@@ -79,9 +79,12 @@ static double bench_next_pkt_pa(void) {
     return n / t / 1e6;
 }
 
-/* RING datagram buffers; before each call the slot's header gets the
- * scheduled packet's seq and ts, as if it had just been received. */
+/* RING datagram buffers, taken in turn across passes; before each call the
+ * slot's header gets the scheduled packet's seq and ts, as if it had just
+ * been received. */
 static unsigned char *ring;
+static size_t next_slot;
+#define RING_MAX ((size_t)1 << 21)
 
 static void make_ring(void) {
     void *rs = rsynth_ctor(8000, 20);
@@ -91,8 +94,10 @@ static void make_ring(void) {
     rsynth_dtor(rs);
 }
 
-static inline const unsigned char *receive(size_t i, uint32_t seq) {
-    unsigned char *p = ring + (i % RING) * (12 + PLEN);
+static inline const unsigned char *receive(uint32_t seq) {
+    unsigned char *p = ring + next_slot * (12 + PLEN);
+    if (++next_slot == RING)
+        next_slot = 0;
     uint32_t ts = seq * 160;
     p[2] = seq >> 8; p[3] = seq;
     p[4] = ts >> 24; p[5] = ts >> 16; p[6] = ts >> 8; p[7] = ts;
@@ -120,7 +125,7 @@ static double bench_jbuf(const uint32_t *sched, size_t nsched, unsigned cap, uin
     unsigned long pass = 0;
     do {
         for (size_t i = 0; i < nsched; i++)
-            out += drain(rtpjbuf_udp_in(jb, receive(i, sched[i]), 12 + PLEN));
+            out += drain(rtpjbuf_udp_in(jb, receive(sched[i]), 12 + PLEN));
         n += nsched;
         t = now() - t0;
     } while (PASSES ? ++pass < PASSES : t < 0.5);
@@ -144,8 +149,8 @@ int main(int argc, char **argv) {
     const char *only = argc > 1 ? argv[1] : "";
     if (getenv("BENCH_RING"))
         RING = strtoul(getenv("BENCH_RING"), NULL, 10);
-    if (RING == 0 || RING > POOL)
-        RING = POOL;
+    if (RING == 0 || RING > RING_MAX)
+        RING = RING_MAX;
     if (getenv("BENCH_PASSES")) {
         PASSES = strtoul(getenv("BENCH_PASSES"), NULL, 10);
         RUNS = 1;

@@ -28,7 +28,8 @@
  * period plus up to 0.5 s of draining); cpu is that over the step's wall
  * time (above 100 % with several workers).
  * Loopback only; bounded by max_channels * seconds_per_step; the whole run
- * takes under a minute with the defaults.
+ * takes under a minute with the defaults. BENCH_ONLY=backends runs step 5
+ * alone (for tuning a backend).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -274,6 +275,11 @@ int main(int argc, char **argv) {
     printf("bench_server: max_channels %d, %.1f s per step, %u worker(s), RLIMIT_NOFILE %llu, "
            "%ld CPUs\n", max_n, secs, workers, (unsigned long long)rl.rlim_cur, ncpu);
 
+    const char *only = getenv("BENCH_ONLY");
+    struct run r;
+    if (only && strcmp(only, "backends") == 0)
+        goto backends;
+
     printf("\n== physical limit: one thread, sendmmsg+recvmmsg, %d-byte datagrams to self\n", PKT_LEN);
     double raw64 = raw_loop(64, 64, secs);
     printf("64 sockets x 64 per call:   %10.0f pps delivered\n", raw64);
@@ -285,7 +291,6 @@ int main(int argc, char **argv) {
     printf("%8s %12s %12s %8s %10s %9s %7s\n", "channels", "offered_pps", "deliv_pps", "loss_%",
            "queue_full", "worker_s", "cpu");
     for (int n = 1; n <= max_n; n *= 2) {
-        struct run r;
         if (run_step(n, 100.0, 0, secs, workers, &r) < 0) break;
         print_run(&r);
         fflush(stdout);
@@ -294,7 +299,6 @@ int main(int argc, char **argv) {
     printf("\n== saturation: 64 channels, queue_size 256, unpaced sender (backs off 0.2 ms on a full queue)\n");
     printf("%8s %12s %12s %8s %10s %9s %7s\n", "channels", "offered_pps", "deliv_pps", "loss_%",
            "queue_full", "worker_s", "cpu");
-    struct run r;
     if (run_step(64, 0, 256, secs, workers, &r) == 0) {
         print_run(&r);
         /* the machine is shared: measure the limit again right after */
@@ -321,6 +325,7 @@ int main(int argc, char **argv) {
         fflush(stdout);
     }
 
+backends:
     printf("\n== backends: max_channels x 100 pps and the saturation run, epoll then io_uring\n");
     printf("%-8s %8s %7s %12s %12s %8s %9s %7s\n", "backend", "channels", "workers",
            "offered_pps", "deliv_pps", "loss_%", "worker_s", "cpu");

@@ -247,7 +247,7 @@ impl<T> JitterBuffer<T> {
             Placed::Newest => self.last_max_lseq = lseq,
             Placed::Inside => {}
         }
-        let head = self.pending.front().map_or(0, |f| f.lseq);
+        let head = self.pending.front_lseq().unwrap_or(0);
         let next_due = !warm_up && head == self.last_lseq.wrapping_add(1);
         if self.pending.len() as u32 == self.capacity || next_due {
             self.release_head_run(warm_up, sink);
@@ -317,8 +317,8 @@ impl<T> JitterBuffer<T> {
             }
         }
         let mut prev: Option<u64> = None;
-        while let Some(f) = self.pending.front() {
-            if prev.is_some_and(|p| p.wrapping_add(1) != f.lseq) {
+        while let Some(lseq) = self.pending.front_lseq() {
+            if prev.is_some_and(|p| p.wrapping_add(1) != lseq) {
                 break;
             }
             let Some(f) = self.pending.pop_front() else {

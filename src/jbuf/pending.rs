@@ -63,6 +63,16 @@ impl<T> Pending<T> {
         }
     }
 
+    /// The oldest held lseq, without touching its frame.
+    #[inline(always)]
+    pub fn front_lseq(&self) -> Option<u64> {
+        if self.spilled {
+            self.ring.front().map(|f| f.lseq)
+        } else {
+            self.window.front_lseq()
+        }
+    }
+
     #[inline]
     pub fn back(&self) -> Option<&Frame<T>> {
         if self.spilled {

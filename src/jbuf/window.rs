@@ -97,6 +97,11 @@ impl<T> Window<T> {
     }
 
     #[inline(always)]
+    pub fn front_lseq(&self) -> Option<u64> {
+        (self.len != 0).then_some(self.min)
+    }
+
+    #[inline(always)]
     pub fn back(&self) -> Option<&Frame<T>> {
         if self.len == 0 {
             return None;
