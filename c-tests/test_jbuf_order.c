@@ -101,6 +101,28 @@ static void test_reorder_dup_late(void) {
     rtpjbuf_dtor(jb);
 }
 
+/* A packet far ahead of the held ones (a sequence jump) and the held ones
+ * stay in lseq order: duplicates, a flush across the jump, then ordinary
+ * reordering again. (Ours files such a packet differently from reordered
+ * ones, which must not show.) */
+static void test_far_ahead(void) {
+    void *jb = rtpjbuf_ctor(8);
+    IN(jb, 0, "0", "");
+    IN(jb, 2, "", "");
+    IN(jb, 3, "", "");
+    IN(jb, 1000, "", "");
+    IN(jb, 3, "", "3");
+    IN(jb, 1000, "", "1000");
+    IN(jb, 1, "1 2 3", "");
+    IN(jb, 5, "", "");
+    IN(jb, 999, "", "");
+    FLUSH(jb, "E4-998/159200 999 1000", "5");
+    IN(jb, 1001, "1001", "");
+    IN(jb, 1003, "", "");
+    IN(jb, 1002, "1002 1003", "");
+    rtpjbuf_dtor(jb);
+}
+
 static void test_loss(void) {
     void *jb = rtpjbuf_ctor(4);
     IN(jb, 0, "0", "");
@@ -273,9 +295,10 @@ static void test_ownership(void) {
 int main(void) {
     test_in_order();
     test_reorder_dup_late();
+    test_far_ahead();
     test_loss();
     test_ts_diff();
     test_ownership();
-    CHECK_EQ(tu_rtp_freed, 282);   /* every RTP frame that came out was seen once */
+    CHECK_EQ(tu_rtp_freed, 294);   /* every RTP frame that came out was seen once */
     TEST_DONE("test_jbuf_order");
 }

@@ -30,12 +30,13 @@ pub(super) enum Placed<T> {
 impl<T> Pending<T> {
     /// Storage for a buffer of `capacity` packets: a window of twice that
     /// (losses spread the held lseqs a little beyond the count), at most
-    /// 4096 slots; larger spans use the ring.
+    /// 4096 slots; larger spans use the ring. Both are allocated here, so
+    /// that taking in a datagram allocates nothing (up to 1024 packets
+    /// held; a larger buffer's ring grows when it fills).
     pub fn new(capacity: u32) -> Self {
-        let cap = capacity.clamp(4, 2048) as usize;
         Pending {
-            window: Window::with_size(2 * cap),
-            ring: Ring::with_capacity(4),
+            window: Window::with_size(2 * capacity.clamp(4, 2048) as usize),
+            ring: Ring::with_capacity(capacity.clamp(4, 1024) as usize),
             spilled: false,
         }
     }
