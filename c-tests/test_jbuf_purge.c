@@ -151,8 +151,29 @@ static void test_small_capacity(void) {
     rtpjbuf_dtor(jb);
 }
 
+/* The purge empties the buffer right after a delivery, across a wrap: the
+ * original then files the next packet (seq 0) unchecked, behind the last
+ * delivered one, and survives because that packet is purged before a
+ * packet parses again (a junk datagram in between) and the straggler that
+ * follows resets the wrap. */
+static void test_purge_after_delivery_across_wrap(void) {
+    static const unsigned char junk[9] = { 0x80 };
+    void *jb = rtpjbuf_ctor(2);
+    IN(jb, 65532, "", "");
+    IN(jb, 65534, "65532j1", "");
+    IN(jb, 65534, "", "65534");
+    IN(jb, 65536, "", "65534j2");
+    CHECK_EQ(tu_feed(__LINE__, jb, junk, sizeof(junk)), RTP_PARSER_PTOOSHRT);
+    IN(jb, 65535, "", "0j2");
+    IN(jb, 65538, "E65533-65534/320 65535j1", "");
+    IN(jb, 65539, "E65536-65537/320 65538j1 65539", "");
+    IN(jb, 65540, "65540", "");
+    rtpjbuf_dtor(jb);
+}
+
 int main(void) {
     test_purge();
     test_small_capacity();
+    test_purge_after_delivery_across_wrap();
     TEST_DONE("test_jbuf_purge");
 }

@@ -33,8 +33,11 @@
  *    original crashes, or grows without bound for capacity 0).
  *  - Where the original abort()s on its internal assertions or divides by
  *    zero (hostile sequence numbers), this library carries on: a packet at
- *    or behind the last delivered one is dropped as late, an erasure of
- *    2^32 - 1 or more packets reports the whole timestamp gap.
+ *    or behind the last delivered one is dropped as late (or counted as a
+ *    sequence wrap when it is more than 65000 behind), an erasure of
+ *    2^32 - 1 or more packets reports the whole timestamp gap. Every call
+ *    before the one on which the original aborts has the original's
+ *    output.
  *  - A packet with seq > 65000 arriving while the stream is still within
  *    its first 536 sequence numbers and has never wrapped is dropped as
  *    late (a straggler from before the stream started). The original gives

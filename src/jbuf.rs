@@ -164,31 +164,15 @@ impl<T> JitterBuffer<T> {
 
     /// Take in one parsed packet (the last step of `udp_in`).
     fn insert<S: Sink<T>>(&mut self, seq: u16, ts: u32, item: T, sink: &mut S) {
-        let mut lseq = self.lseq_mask | seq as u64;
         let warm_up = self.last_lseq == UNSET;
+        if !warm_up && self.last_max_lseq != UNSET {
+            self.settle_head_behind_last(sink);
+        }
+        let mut lseq = self.lseq_mask | seq as u64;
         if self.last_max_lseq == UNSET && self.pending.is_empty() {
-            if !warm_up && self.capacity >= 2 {
-                // purge_stale_tail emptied the buffer after a delivery. The
-                // original skips its wrap and late checks here, files a
-                // packet behind last_lseq and abort()s on the next call; do
-                // the wrap-out and late checks against last_lseq instead
-                // (found by fuzz_jbuf). Capacity 1 keeps the original's
-                // path: its next call purges such a packet as stale.
-                lseq = self.wrap_out(lseq, self.last_lseq);
-                if lseq <= self.last_lseq {
-                    let dup = lseq == self.last_lseq;
-                    return self.reject(
-                        Frame {
-                            lseq,
-                            jbcnt: 0,
-                            ts,
-                            item,
-                        },
-                        dup,
-                        sink,
-                    );
-                }
-            }
+            // Also after purge_stale_tail emptied the buffer following a
+            // delivery: then the original files the packet unchecked, even
+            // behind last_lseq (see settle_head_behind_last).
             return self.first_pending(lseq, ts, item, warm_up, sink);
         }
         if self.last_max_lseq != UNSET {
@@ -254,6 +238,40 @@ impl<T> JitterBuffer<T> {
         }
     }
 
+    /// The original asserts here (before its wrap and late checks) that the
+    /// held head is ahead of the last delivered packet. It is not when,
+    /// after purge_stale_tail emptied the buffer following a delivery, a
+    /// packet was filed unchecked behind last_lseq (see `insert`): the
+    /// original abort()s. That packet is the only one held. Give it the
+    /// wrap-out rule against last_lseq, or drop it as late. (Found by
+    /// fuzz_jbuf; until here every output matches the original's, which
+    /// survives when that packet is purged first, or has lseq 0.)
+    #[inline]
+    fn settle_head_behind_last<S: Sink<T>>(&mut self, sink: &mut S) {
+        match self.pending.front_lseq() {
+            Some(head) if head.wrapping_sub(1) <= self.last_lseq => {}
+            _ => return,
+        }
+        let Some(mut f) = self.pending.pop_front() else {
+            return;
+        };
+        let lseq = self.wrap_out(f.lseq, self.last_lseq);
+        if lseq <= self.last_lseq {
+            self.last_max_lseq = UNSET;
+            let dup = lseq == self.last_lseq;
+            f.lseq = lseq;
+            return self.reject(f, dup, sink);
+        }
+        f.lseq = lseq;
+        self.last_max_lseq = lseq;
+        if lseq == self.last_lseq.wrapping_add(1) {
+            self.save_last(f.lseq, f.ts);
+            sink.ready(f);
+        } else {
+            self.pending.file(f);
+        }
+    }
+
     /// The wrap-out rule: an lseq more than 65000 behind `reference` means
     /// the 16-bit sequence number wrapped; move to the next 65536 window.
     fn wrap_out(&mut self, lseq: u64, reference: u64) -> u64 {
@@ -308,6 +326,12 @@ impl<T> JitterBuffer<T> {
     }
 
     fn release_head_run<S: Sink<T>>(&mut self, warm_up: bool, sink: &mut S) {
+        if !warm_up {
+            // A head at or behind the last delivered packet (one filed
+            // with lseq 0, see settle_head_behind_last): the original
+            // abort()s on it here.
+            self.drop_behind_last(sink);
+        }
         let Some(head) = self.pending.front() else {
             return;
         };
@@ -405,14 +429,16 @@ impl<T> JitterBuffer<T> {
     /// Drop held packets at or behind the last delivered one.
     fn drop_behind_last<S: Sink<T>>(&mut self, sink: &mut S) {
         if self.last_lseq != UNSET {
-            // Held packets at or behind the last delivered one (only a
-            // capacity-1 buffer can hold one, see `insert`): the original
-            // abort()s here; they are late, drop them (found by fuzz_jbuf).
+            // Held packets at or behind the last delivered one (filed
+            // unchecked after purge_stale_tail emptied the buffer, see
+            // `settle_head_behind_last`): the original abort()s here, or,
+            // for lseq 0, delivers it behind an erasure that ends at
+            // 2^64 - 1. They are late: drop them (found by fuzz_jbuf).
             let mut first = true;
             while self
                 .pending
-                .front()
-                .is_some_and(|f| f.lseq <= self.last_lseq)
+                .front_lseq()
+                .is_some_and(|l| l <= self.last_lseq)
             {
                 let Some(f) = self.pending.pop_front() else {
                     break;

@@ -138,6 +138,40 @@ fn far_ahead_packet_behind_held_ones() {
     assert_eq!(jb.stats().dup, 1);
 }
 
+/// After the purge empties the buffer right behind a delivery, the next
+/// packet is filed unchecked as the original does; at the next packet that
+/// parses (where the original asserts and aborts) it gets the wrap-out
+/// rule against the last delivered packet, or is dropped as late.
+#[test]
+fn packet_filed_behind_the_last_delivered_one_is_settled_next_call() {
+    let mut jb = JitterBuffer::new(2);
+    assert!(feed(&mut jb, 65532).is_empty());
+    assert_eq!(feed(&mut jb, 65534), vec![Ready(65532)]);
+    assert_eq!(feed(&mut jb, 65534), vec![Run, Drop(65534)]);
+    // 5 is held as lseq 5, behind 65532
+    assert_eq!(feed(&mut jb, 5), vec![Run, Drop(65534)]);
+    // (ts_diff: `datagram`'s timestamps are seq * 160, which fall back at
+    // the wrap)
+    assert_eq!(
+        feed(&mut jb, 6),
+        vec![Ers(65533, 65540, 467_899_192), Ready(65541), Ready(65542)]
+    );
+    assert_eq!(jb.stats().seq_wraps, 1);
+
+    let mut jb = JitterBuffer::new(2);
+    assert!(feed(&mut jb, 1000).is_empty());
+    assert_eq!(feed(&mut jb, 1002), vec![Ready(1000)]);
+    assert_eq!(feed(&mut jb, 1002), vec![Run, Drop(1002)]);
+    // 990 is held, behind 1000
+    assert_eq!(feed(&mut jb, 990), vec![Run, Drop(1002)]);
+    let late = jb.stats().late;
+    assert_eq!(feed(&mut jb, 1003), vec![Run, Drop(990)]);
+    assert_eq!(jb.stats().late, late + 1);
+    assert_eq!(feed(&mut jb, 1001), vec![Ready(1001)]);
+    // 1003 was passed over twice: stale at capacity 2
+    assert_eq!(feed(&mut jb, 1002), vec![Run, Drop(1003), Ready(1002)]);
+}
+
 #[test]
 fn sequence_wrap_and_prewrap_straggler() {
     let mut jb = JitterBuffer::new(4);
