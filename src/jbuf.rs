@@ -246,12 +246,18 @@ impl<T> JitterBuffer<T> {
     /// wrap-out rule against last_lseq, or drop it as late. (Found by
     /// fuzz_jbuf; until here every output matches the original's, which
     /// survives when that packet is purged first, or has lseq 0.)
-    #[inline]
+    #[inline(always)]
     fn settle_head_behind_last<S: Sink<T>>(&mut self, sink: &mut S) {
-        match self.pending.front_lseq() {
-            Some(head) if head.wrapping_sub(1) <= self.last_lseq => {}
-            _ => return,
+        if let Some(head) = self.pending.front_lseq() {
+            if head.wrapping_sub(1) <= self.last_lseq {
+                self.refile_head(sink);
+            }
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn refile_head<S: Sink<T>>(&mut self, sink: &mut S) {
         let Some(mut f) = self.pending.pop_front() else {
             return;
         };
@@ -326,7 +332,12 @@ impl<T> JitterBuffer<T> {
     }
 
     fn release_head_run<S: Sink<T>>(&mut self, warm_up: bool, sink: &mut S) {
-        if !warm_up {
+        if !warm_up
+            && self
+                .pending
+                .front_lseq()
+                .is_some_and(|l| l <= self.last_lseq)
+        {
             // A head at or behind the last delivered packet (one filed
             // with lseq 0, see settle_head_behind_last): the original
             // abort()s on it here.
@@ -427,6 +438,8 @@ impl<T> JitterBuffer<T> {
     }
 
     /// Drop held packets at or behind the last delivered one.
+    #[cold]
+    #[inline(never)]
     fn drop_behind_last<S: Sink<T>>(&mut self, sink: &mut S) {
         if self.last_lseq != UNSET {
             // Held packets at or behind the last delivered one (filed
