@@ -85,6 +85,9 @@ pub struct JitterBuffer<T> {
     last_lseq: u64,
     last_ts: u32,
     last_max_lseq: u64,
+    /// A packet was filed unchecked into an emptied buffer after a
+    /// delivery: it may be behind `last_lseq` (see `refile_head`).
+    unchecked_head: bool,
     lseq_mask: u64,
     capacity: u32,
     pending: Pending<T>,
@@ -97,6 +100,7 @@ impl<T> JitterBuffer<T> {
             last_lseq: UNSET,
             last_ts: 0,
             last_max_lseq: UNSET,
+            unchecked_head: false,
             lseq_mask: 0,
             capacity,
             pending: Pending::new(capacity),
@@ -165,14 +169,15 @@ impl<T> JitterBuffer<T> {
     /// Take in one parsed packet (the last step of `udp_in`).
     fn insert<S: Sink<T>>(&mut self, seq: u16, ts: u32, item: T, sink: &mut S) {
         let warm_up = self.last_lseq == UNSET;
-        if !warm_up && self.last_max_lseq != UNSET {
-            self.settle_head_behind_last(sink);
+        if self.unchecked_head {
+            self.refile_head(sink);
         }
         let mut lseq = self.lseq_mask | seq as u64;
         if self.last_max_lseq == UNSET && self.pending.is_empty() {
             // Also after purge_stale_tail emptied the buffer following a
             // delivery: then the original files the packet unchecked, even
-            // behind last_lseq (see settle_head_behind_last).
+            // behind last_lseq (see refile_head).
+            self.unchecked_head = !warm_up;
             return self.first_pending(lseq, ts, item, warm_up, sink);
         }
         if self.last_max_lseq != UNSET {
@@ -246,18 +251,14 @@ impl<T> JitterBuffer<T> {
     /// wrap-out rule against last_lseq, or drop it as late. (Found by
     /// fuzz_jbuf; until here every output matches the original's, which
     /// survives when that packet is purged first, or has lseq 0.)
-    #[inline(always)]
-    fn settle_head_behind_last<S: Sink<T>>(&mut self, sink: &mut S) {
-        if let Some(head) = self.pending.front_lseq() {
-            if head.wrapping_sub(1) <= self.last_lseq {
-                self.refile_head(sink);
-            }
-        }
-    }
-
     #[cold]
     #[inline(never)]
     fn refile_head<S: Sink<T>>(&mut self, sink: &mut S) {
+        self.unchecked_head = false;
+        match self.pending.front_lseq() {
+            Some(head) if head.wrapping_sub(1) <= self.last_lseq => {}
+            _ => return,
+        }
         let Some(mut f) = self.pending.pop_front() else {
             return;
         };
@@ -339,7 +340,7 @@ impl<T> JitterBuffer<T> {
                 .is_some_and(|l| l <= self.last_lseq)
         {
             // A head at or behind the last delivered packet (one filed
-            // with lseq 0, see settle_head_behind_last): the original
+            // with lseq 0, see refile_head): the original
             // abort()s on it here.
             self.drop_behind_last(sink);
         }
@@ -444,7 +445,7 @@ impl<T> JitterBuffer<T> {
         if self.last_lseq != UNSET {
             // Held packets at or behind the last delivered one (filed
             // unchecked after purge_stale_tail emptied the buffer, see
-            // `settle_head_behind_last`): the original abort()s here, or,
+            // `refile_head`): the original abort()s here, or,
             // for lseq 0, delivers it behind an erasure that ends at
             // 2^64 - 1. They are late: drop them (found by fuzz_jbuf).
             let mut first = true;
