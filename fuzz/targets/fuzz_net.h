@@ -5,7 +5,9 @@
 #define RTPSYNTH_FUZZ_NET_H
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -32,6 +34,22 @@ static inline int fz_udp_peer(struct sockaddr_in *addr) {
     socklen_t sl = sizeof(*addr);
     FZ_CHECK(getsockname(s, (struct sockaddr *)addr, &sl) == 0);
     return s;
+}
+
+/* poll() for POLLIN on fd for up to ms milliseconds, again after a signal
+ * (libFuzzer's -timeout runs on SIGALRM, and poll is never restarted):
+ * 1 when readable, 0 on timeout. */
+static inline int fz_poll_in(int fd, int ms) {
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long left = ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+        struct pollfd p = { fd, POLLIN, 0 };
+        int r = poll(&p, 1, left > 0 ? (int)left : 0);
+        if (r >= 0 || errno != EINTR)
+            return r;
+    }
 }
 
 static inline void fz_sleep_us(long us) {

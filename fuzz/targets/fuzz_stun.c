@@ -142,8 +142,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         int before = atomic_load_explicit(&arrivals, memory_order_acquire);
         FZ_CHECK(sendto(sock, dgram, len, 0, (struct sockaddr *)&chan_addr, sizeof(chan_addr)) == (ssize_t)len);
         if (request) {
-            struct pollfd p = { sock, POLLIN, 0 };
-            FZ_CHECK(poll(&p, 1, 8000) == 1);      /* generous: the machine is shared */
+            if (fz_poll_in(sock, 8000) != 1) {     /* generous: the machine is shared */
+                struct rtpsrv_chan_stats_ex st;
+                memset(&st, 0, sizeof(st));
+                st.size = sizeof(st);
+                rtpsrv_chan_stats_ex(ch, &st);
+                fprintf(stderr, "no answer to a %zu-byte request: answered %llu (expected %llu), "
+                        "rx_pkts %llu (arrivals %d), tx_errors %llu\n", len,
+                        (unsigned long long)st.stun_answered, (unsigned long long)answered + 1,
+                        (unsigned long long)st.base.rx_pkts, atomic_load(&arrivals),
+                        (unsigned long long)st.base.tx_errors);
+                FZ_CHECK(!"a Binding Request answered within 8 s");
+            }
             ssize_t r = recv(sock, resp, sizeof(resp), 0);
             size_t want = 20 + 12 + (fp ? 8 : 0);
             FZ_CHECK(r == (ssize_t)want);
@@ -174,8 +184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             }
             FZ_CHECK(atomic_load_explicit(&arrivals, memory_order_acquire) == before + 1);
             FZ_CHECK(got_len == len && memcmp(got, dgram, len) == 0);
-            struct pollfd p = { sock, POLLIN, 0 };
-            FZ_CHECK(poll(&p, 1, 0) == 0);          /* not answered */
+            FZ_CHECK(fz_poll_in(sock, 0) == 0);     /* not answered */
         }
     }
     struct rtpsrv_chan_stats_ex st;
