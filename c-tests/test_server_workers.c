@@ -180,21 +180,22 @@ static void check_pair(void) {
 static struct rtpsrv *cb_srv;
 static struct rtpsrv_chan *victim;
 static atomic_int calls, drain_result = 1;
+static atomic_int victim_held, victim_release;
 
 static void on_stop(void *arg, const unsigned char *pkt, size_t len,
                     const struct sockaddr *from, socklen_t fromlen, uint64_t rtime_ns) {
-    (void)arg; (void)pkt; (void)len; (void)from; (void)fromlen; (void)rtime_ns;
+    (void)arg; (void)from; (void)fromlen; (void)rtime_ns;
     atomic_fetch_add(&calls, 1);
-    if (len == 1 && pkt[0] == 'd') {
-        /* the victim lives on the other worker; its queue is non-empty
-         * at least once in a few tries (the worker empties it fast) */
-        int r = 0;
-        for (int i = 0; i < 64 && r == 0; i++) {
-            int q = rtpsrv_chan_send_pkt(victim, "xxxxxxxxxxxxxxxxxxxxxxxxx", 25);
-            CHECK(q == 0 || q == -ENOBUFS);
-            r = rtpsrv_chan_drain(victim, 1000000000ull);
-        }
-        atomic_store(&drain_result, r);
+    if (len == 1 && pkt[0] == 'h') {
+        /* on the victim's worker: hold it, so the victim's queue stays
+         * non-empty until the other worker has asked for the drain */
+        atomic_store(&victim_held, 1);
+        for (int i = 0; i < 20000 && !atomic_load(&victim_release); i++)
+            tu_sleep_ms(1);
+    } else if (len == 1 && pkt[0] == 'd') {
+        CHECK_EQ(rtpsrv_chan_send_pkt(victim, "xxxxxxxxxxxxxxxxxxxxxxxxx", 25), 0);
+        atomic_store(&drain_result, rtpsrv_chan_drain(victim, 1000000000ull));
+        atomic_store(&victim_release, 1);
     } else {
         rtpsrv_shutdown(cb_srv);   /* returns at once, on a worker */
     }
@@ -221,6 +222,10 @@ static void check_from_callbacks(void) {
     socklen_t sl = sizeof(sa);
     CHECK_EQ(getsockname(sink, (struct sockaddr *)&sa, &sl), 0);
     CHECK_EQ(rtpsrv_chan_set_target_sa(victim, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    struct sockaddr_in va = sa;
+    va.sin_port = htons(tu_port_of(victim));
+    CHECK_EQ(sendto(sink, "h", 1, 0, (struct sockaddr *)&va, sizeof(va)), 1);
+    CHECK(tu_wait_count(&victim_held, 1, 10000));
     CHECK_EQ(rtpsrv_chan_send_pkt(a, "d", 1), 0);
     for (int i = 0; i < 10000 && atomic_load(&drain_result) == 1; i++)
         tu_sleep_ms(1);

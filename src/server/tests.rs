@@ -975,38 +975,52 @@ fn shutdown_from_a_callback_stops_every_worker() {
 /// the channel lives on another worker.
 #[test]
 fn drain_from_another_workers_callback_would_deadlock() {
+    use std::sync::atomic::AtomicBool;
     let srv = workers(2);
+    // `other`'s callback holds its worker, so the queue asked about stays
+    // non-empty until the other worker's callback has asked.
+    let (held_tx, held_rx) = mpsc::channel();
+    let held_tx = Mutex::new(held_tx);
+    let release = Arc::new(AtomicBool::new(false));
+    let rel = release.clone();
     let other = Arc::new(
-        srv.create_channel(&cfg("127.0.0.1"), Box::new(|_, _, _| {}))
-            .unwrap(),
+        srv.create_channel(
+            &cfg("127.0.0.1"),
+            Box::new(move |_, _, _| {
+                let _ = held_tx.lock().send(());
+                let t = Instant::now();
+                while !rel.load(Ordering::Acquire) && t.elapsed() < Duration::from_secs(20) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }),
+        )
+        .unwrap(),
     );
     let sink = peer();
     other.set_target_addr(sink.local_addr().unwrap()).unwrap();
     let (tx, rx) = mpsc::channel();
     let tx = Mutex::new(tx);
     let o = other.clone();
+    let rel = release.clone();
     let ch = srv
         .create_channel(
             &cfg("127.0.0.1"),
             Box::new(move |_, _, _| {
-                // keep `other`'s queue non-empty while asking
-                let mut r = Ok(());
-                for _ in 0..64 {
-                    let _ = o.send(&[0; 1000]);
-                    r = o.drain(Duration::from_secs(1));
-                    if r.is_err() {
-                        break;
-                    }
-                }
+                o.send(&[0; 1000]).unwrap();
+                let r = o.drain(Duration::from_secs(1));
+                rel.store(true, Ordering::Release);
                 tx.lock().send(r).unwrap();
             }),
         )
         .unwrap();
     assert!(!Arc::ptr_eq(&ch.shared, &other.shared));
+    sink.send_to(b"hold", other.local_socket_addr()).unwrap();
+    held_rx.recv_timeout(Duration::from_secs(10)).unwrap();
     let (h, p) = target_of(&ch);
     ch.set_target(&h, p).unwrap();
     ch.send(b"go").unwrap();
     let r = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    release.store(true, Ordering::Release);
     assert_eq!(r, Err(Error::WouldDeadlock));
 }
 
