@@ -51,6 +51,19 @@ pub struct Frame<T> {
     pub item: T,
 }
 
+#[cfg(test)]
+impl Frame<()> {
+    /// A bare frame for the container tests.
+    pub(crate) fn bare(lseq: u64) -> Self {
+        Frame {
+            lseq,
+            jbcnt: 0,
+            ts: 0,
+            item: (),
+        }
+    }
+}
+
 /// A run of lost packets reported in front of the next delivered packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Erasure {

@@ -249,16 +249,9 @@ impl Model {
             )?;
         }
         // lms_init
-        if !warm_up
-            && self.last_lseq.wrapping_add(1) != fp.lseq
-            && fp.lseq <= self.last_lseq
-            && self.capacity >= 2
-        {
-            // purge_stale_tail emptied the buffer and this packet, behind
-            // last_lseq, skipped the late check: the original holds it and
-            // abort()s on its next call (rtpsynth drops it as late now).
-            return Err(Undefined("lms_init: holds a packet behind last_lseq"));
-        }
+        // A packet behind last_lseq can get here unchecked (purge_stale_tail
+        // emptied the buffer after a wrap): it is held like any other, and
+        // the head check above abort()s on the next call that parses.
         self.last_max_lseq = fp.lseq;
         if (!warm_up && self.last_lseq == fp.lseq.wrapping_sub(1)) || (warm_up && fp.lseq == 0) {
             self.save_last(&fp)?;

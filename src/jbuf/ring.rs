@@ -145,48 +145,71 @@ impl<T> Ring<T> {
         }
         (0, false)
     }
+
+    /// The first frame of the last run of consecutive lseqs.
+    pub fn last_run_head(&self) -> Option<&Frame<T>> {
+        let mut i = self.len.checked_sub(1)?;
+        while i > 0 {
+            match (self.get(i - 1), self.get(i)) {
+                (Some(a), Some(b)) if a.lseq.wrapping_add(1) == b.lseq => i -= 1,
+                _ => break,
+            }
+        }
+        self.get(i)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn fr(lseq: u64) -> Frame<()> {
-        Frame {
-            lseq,
-            jbcnt: 0,
-            ts: 0,
-            item: (),
-        }
-    }
-
     fn lseqs(r: &Ring<()>) -> Vec<u64> {
         (0..r.len()).map(|i| r.get(i).unwrap().lseq).collect()
+    }
+
+    #[test]
+    fn last_run_head_across_the_wrap() {
+        let mut r = Ring::with_capacity(4);
+        assert!(r.last_run_head().is_none());
+        for l in [1, 2, 3] {
+            r.push_back(Frame::bare(l));
+        }
+        r.pop_front();
+        r.pop_front();
+        for l in [5, 6] {
+            r.push_back(Frame::bare(l)); // 3 | 5 6, the run wraps the slots
+        }
+        assert_eq!(r.last_run_head().unwrap().lseq, 5);
+        r.pop_back();
+        r.pop_back();
+        assert_eq!(r.last_run_head().unwrap().lseq, 3);
+        r.push_back(Frame::bare(4));
+        assert_eq!(r.last_run_head().unwrap().lseq, 3);
     }
 
     #[test]
     fn wraps_grows_and_keeps_order() {
         let mut r = Ring::with_capacity(4);
         for l in [1, 2, 3] {
-            r.push_back(fr(l));
+            r.push_back(Frame::bare(l));
         }
         assert_eq!(r.pop_front().unwrap().lseq, 1);
         assert_eq!(r.pop_front().unwrap().lseq, 2);
         for l in [5, 6, 8] {
-            r.push_back(fr(l)); // wraps around the 4 slots
+            r.push_back(Frame::bare(l)); // wraps around the 4 slots
         }
-        r.insert(r.position_after(7).0, fr(7));
-        r.insert(r.position_after(4).0, fr(4)); // grows to 8 slots
+        r.insert(r.position_after(7).0, Frame::bare(7));
+        r.insert(r.position_after(4).0, Frame::bare(4)); // grows to 8 slots
         assert_eq!(lseqs(&r), vec![3, 4, 5, 6, 7, 8]);
-        r.insert(1, fr(100)); // the front side moves
-        r.insert(5, fr(200)); // the back side moves
+        r.insert(1, Frame::bare(100)); // the front side moves
+        r.insert(5, Frame::bare(200)); // the back side moves
         assert_eq!(lseqs(&r), vec![3, 100, 4, 5, 6, 200, 7, 8]);
-        r.insert(0, fr(1)); // grows while moving
+        r.insert(0, Frame::bare(1)); // grows while moving
         assert_eq!(lseqs(&r), vec![1, 3, 100, 4, 5, 6, 200, 7, 8]);
         for x in [1, 3, 100, 4] {
             assert_eq!(r.pop_front().unwrap().lseq, x);
         }
-        r.insert(r.len(), fr(9));
+        r.insert(r.len(), Frame::bare(9));
         assert_eq!(lseqs(&r), vec![5, 6, 200, 7, 8, 9]);
         assert_eq!(r.position_after(6), (2, true));
         assert_eq!(r.position_after(0), (0, false));

@@ -225,15 +225,6 @@ impl<T> Window<T> {
 mod tests {
     use super::*;
 
-    fn fr(lseq: u64) -> Frame<()> {
-        Frame {
-            lseq,
-            jbcnt: 0,
-            ts: 0,
-            item: (),
-        }
-    }
-
     fn drain(w: &mut Window<()>) -> Vec<u64> {
         std::iter::from_fn(|| w.pop_front().map(|f| f.lseq)).collect()
     }
@@ -242,16 +233,19 @@ mod tests {
     fn files_in_order_across_slot_wraps_and_words() {
         let mut w = Window::with_size(64);
         for l in [1000, 1063, 1001, 1040, 1020] {
-            assert!(matches!(w.file(fr(l)), Filed::Newest | Filed::Inside));
+            assert!(matches!(
+                w.file(Frame::bare(l)),
+                Filed::Newest | Filed::Inside
+            ));
         }
-        assert!(matches!(w.file(fr(1040)), Filed::Dup(f) if f.lseq == 1040));
-        assert!(matches!(w.file(fr(1064)), Filed::TooWide(_)));
-        assert!(matches!(w.file(fr(999)), Filed::TooWide(_)));
+        assert!(matches!(w.file(Frame::bare(1040)), Filed::Dup(f) if f.lseq == 1040));
+        assert!(matches!(w.file(Frame::bare(1064)), Filed::TooWide(_)));
+        assert!(matches!(w.file(Frame::bare(999)), Filed::TooWide(_)));
         assert_eq!(w.len(), 5);
         assert_eq!(w.back().unwrap().lseq, 1063);
         assert_eq!(w.pop_back().unwrap().lseq, 1063);
         assert_eq!(w.back().unwrap().lseq, 1040);
-        assert!(matches!(w.file(fr(999)), Filed::Inside));
+        assert!(matches!(w.file(Frame::bare(999)), Filed::Inside));
         assert_eq!(drain(&mut w), vec![999, 1000, 1001, 1020, 1040]);
         assert!(w.front().is_none() && w.pop_back().is_none());
     }
@@ -260,7 +254,7 @@ mod tests {
     fn last_run_head_and_get() {
         let mut w = Window::with_size(128);
         for l in [5, 6, 9, 10, 11] {
-            w.file(fr(l));
+            w.file(Frame::bare(l));
         }
         assert_eq!(w.last_run_head().unwrap().lseq, 9);
         assert_eq!(w.get(6).unwrap().lseq, 6);
@@ -274,10 +268,10 @@ mod tests {
     #[test]
     fn extreme_lseqs_do_not_wrap_the_span() {
         let mut w = Window::with_size(64);
-        w.file(fr(u64::MAX - 1));
-        assert!(matches!(w.file(fr(u64::MAX)), Filed::Newest));
-        assert!(matches!(w.file(fr(0)), Filed::TooWide(_)));
-        assert!(matches!(w.file(fr(u64::MAX - 63)), Filed::Inside));
+        w.file(Frame::bare(u64::MAX - 1));
+        assert!(matches!(w.file(Frame::bare(u64::MAX)), Filed::Newest));
+        assert!(matches!(w.file(Frame::bare(0)), Filed::TooWide(_)));
+        assert!(matches!(w.file(Frame::bare(u64::MAX - 63)), Filed::Inside));
         assert_eq!(w.pop_back().unwrap().lseq, u64::MAX);
         assert_eq!(w.back().unwrap().lseq, u64::MAX - 1);
         assert_eq!(drain(&mut w), vec![u64::MAX - 63, u64::MAX - 1]);
@@ -310,7 +304,7 @@ mod tests {
                 }
                 _ => {
                     let l = base + (r >> 8) % 300;
-                    match w.file(fr(l)) {
+                    match w.file(Frame::bare(l)) {
                         Filed::TooWide(_) => {
                             let lo = model.first().map_or(l, |&m| m.min(l));
                             let hi = model.last().map_or(l, |&m| m.max(l));
