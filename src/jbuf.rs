@@ -191,7 +191,16 @@ impl<T> JitterBuffer<T> {
             // delivery: then the original files the packet unchecked, even
             // behind last_lseq (see refile_head).
             self.unchecked_head = !warm_up;
-            return self.first_pending(lseq, ts, item, warm_up, sink);
+            return self.first_pending(
+                Frame {
+                    lseq,
+                    jbcnt: 0,
+                    ts,
+                    item,
+                },
+                warm_up,
+                sink,
+            );
         }
         if self.last_max_lseq != UNSET {
             if self.last_max_lseq % 65536 < 536 && seq > 65000 {
@@ -235,7 +244,16 @@ impl<T> JitterBuffer<T> {
                 );
             }
             if self.pending.is_empty() {
-                return self.first_pending(lseq, ts, item, warm_up, sink);
+                return self.first_pending(
+                    Frame {
+                        lseq,
+                        jbcnt: 0,
+                        ts,
+                        item,
+                    },
+                    warm_up,
+                    sink,
+                );
             }
         }
         let f = Frame {
@@ -283,13 +301,9 @@ impl<T> JitterBuffer<T> {
             return self.reject(f, dup, sink);
         }
         f.lseq = lseq;
-        self.last_max_lseq = lseq;
-        if lseq == self.last_lseq.wrapping_add(1) {
-            self.save_last(f.lseq, f.ts);
-            sink.ready(f);
-        } else {
-            self.pending.file(f);
-        }
+        // The buffer is empty again: the held frame lands as a first one
+        // (keeping its jbcnt).
+        self.first_pending(f, false, sink);
     }
 
     /// The wrap-out rule: an lseq more than 65000 behind `reference` means
@@ -317,28 +331,16 @@ impl<T> JitterBuffer<T> {
     /// The packet lands in an empty buffer: deliver it at once if it is the
     /// next one expected (or lseq 0 on a fresh buffer), else hold it.
     #[inline(always)]
-    fn first_pending<S: Sink<T>>(
-        &mut self,
-        lseq: u64,
-        ts: u32,
-        item: T,
-        warm_up: bool,
-        sink: &mut S,
-    ) {
+    fn first_pending<S: Sink<T>>(&mut self, f: Frame<T>, warm_up: bool, sink: &mut S) {
+        let lseq = f.lseq;
         self.last_max_lseq = lseq;
         let deliver = if warm_up {
             lseq == 0
         } else {
             self.last_lseq == lseq.wrapping_sub(1)
         };
-        let f = Frame {
-            lseq,
-            jbcnt: 0,
-            ts,
-            item,
-        };
         if deliver {
-            self.save_last(lseq, ts);
+            self.save_last(lseq, f.ts);
             sink.ready(f);
         } else {
             self.pending.file(f);

@@ -166,8 +166,9 @@ fn wrap_after_stale_purge_emptied_buffer_is_detected() {
     for s in [65499u16, 65500, 65510, 65500, 65499] {
         evs.extend(feed(&mut jb, s));
     }
-    assert_eq!(jb.len(), 1); // 65499, behind 65500
-                             // 65499 is dropped as late; 2 is held as lseq 2
+    // 65499 is held, behind 65500; on the next call it is dropped as late,
+    // and 2 is held as lseq 2
+    assert_eq!(jb.len(), 1);
     assert_eq!(feed(&mut jb, 2), vec![Ev::Run, Ev::Drop(65499, 65499)]);
     assert_eq!(jb.stats().seq_wraps, 0);
     let e = feed(&mut jb, 3); // 2 becomes 65538: 65501..65537 missing
