@@ -51,16 +51,24 @@ pub struct Frame<T> {
     pub item: T,
 }
 
+impl<T> Frame<T> {
+    /// A packet just taken in: not yet passed over by any call.
+    #[inline(always)]
+    fn fresh(lseq: u64, ts: u32, item: T) -> Self {
+        Frame {
+            lseq,
+            jbcnt: 0,
+            ts,
+            item,
+        }
+    }
+}
+
 #[cfg(test)]
 impl Frame<()> {
     /// A bare frame for the container tests.
     pub(crate) fn bare(lseq: u64) -> Self {
-        Frame {
-            lseq,
-            jbcnt: 0,
-            ts: 0,
-            item: (),
-        }
+        Frame::fresh(lseq, 0, ())
     }
 }
 
@@ -191,16 +199,7 @@ impl<T> JitterBuffer<T> {
             // delivery: then the original files the packet unchecked, even
             // behind last_lseq (see refile_head).
             self.unchecked_head = !warm_up;
-            return self.first_pending(
-                Frame {
-                    lseq,
-                    jbcnt: 0,
-                    ts,
-                    item,
-                },
-                warm_up,
-                sink,
-            );
+            return self.first_pending(Frame::fresh(lseq, ts, item), warm_up, sink);
         }
         if self.last_max_lseq != UNSET {
             if self.last_max_lseq % 65536 < 536 && seq > 65000 {
@@ -215,16 +214,7 @@ impl<T> JitterBuffer<T> {
                     // packets twice. It is late: drop it as such (found by
                     // fuzz_jbuf; the one deliberate deviation on input the
                     // original survives, documented in rtpjbuf.h).
-                    return self.reject(
-                        Frame {
-                            lseq,
-                            jbcnt: 0,
-                            ts,
-                            item,
-                        },
-                        false,
-                        sink,
-                    );
+                    return self.reject(Frame::fresh(lseq, ts, item), false, sink);
                 }
             } else {
                 lseq = self.wrap_out(lseq, self.last_max_lseq);
@@ -232,36 +222,13 @@ impl<T> JitterBuffer<T> {
             if !warm_up && lseq <= self.last_lseq {
                 // the original compares the distance truncated to an int
                 let dup = self.last_lseq.wrapping_sub(lseq) as u32 == 0;
-                return self.reject(
-                    Frame {
-                        lseq,
-                        jbcnt: 0,
-                        ts,
-                        item,
-                    },
-                    dup,
-                    sink,
-                );
+                return self.reject(Frame::fresh(lseq, ts, item), dup, sink);
             }
             if self.pending.is_empty() {
-                return self.first_pending(
-                    Frame {
-                        lseq,
-                        jbcnt: 0,
-                        ts,
-                        item,
-                    },
-                    warm_up,
-                    sink,
-                );
+                return self.first_pending(Frame::fresh(lseq, ts, item), warm_up, sink);
             }
         }
-        let f = Frame {
-            lseq,
-            jbcnt: 0,
-            ts,
-            item,
-        };
+        let f = Frame::fresh(lseq, ts, item);
         match self.pending.file(f) {
             Placed::Dup(f) => return self.reject(f, true, sink),
             Placed::Newest => self.last_max_lseq = lseq,
