@@ -228,12 +228,19 @@ impl<T> JitterBuffer<T> {
                 return self.first_pending(Frame::fresh(lseq, ts, item), warm_up, sink);
             }
         }
+        // last_max_lseq is the newest held lseq whenever a packet is held
+        // (first_pending sets it, purge_stale_tail moves it back), so the
+        // newest after filing is a max: a cmov, where "is it the newest?"
+        // is a branch a reordered stream mispredicts (see Window::file).
+        debug_assert_eq!(
+            Some(self.last_max_lseq),
+            self.pending.back().map(|f| f.lseq)
+        );
         let f = Frame::fresh(lseq, ts, item);
-        match self.pending.file(f) {
-            Placed::Dup(f) => return self.reject(f, true, sink),
-            Placed::Newest => self.last_max_lseq = lseq,
-            Placed::Inside => {}
+        if let Placed::Dup(f) = self.pending.file(f) {
+            return self.reject(f, true, sink);
         }
+        self.last_max_lseq = self.last_max_lseq.max(lseq);
         let head = self.pending.front_lseq().unwrap_or(0);
         let next_due = !warm_up && head == self.last_lseq.wrapping_add(1);
         if self.pending.len() as u32 == self.capacity || next_due {

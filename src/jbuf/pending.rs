@@ -19,10 +19,8 @@ pub(super) struct Pending<T> {
 
 /// Where `Pending::file` put a frame.
 pub(super) enum Placed<T> {
-    /// Behind every held frame: it is the newest.
-    Newest,
-    /// Somewhere in front of the newest.
-    Inside,
+    /// Filed.
+    Kept,
     /// A frame with its lseq is held already; here it is back.
     Dup(Frame<T>),
 }
@@ -115,8 +113,7 @@ impl<T> Pending<T> {
     pub fn file(&mut self, f: Frame<T>) -> Placed<T> {
         if !self.spilled {
             match self.window.file(f) {
-                Filed::Newest => return Placed::Newest,
-                Filed::Inside => return Placed::Inside,
+                Filed::Kept => return Placed::Kept,
                 Filed::Dup(f) => return Placed::Dup(f),
                 Filed::TooWide(f) => return self.spill(f),
             }
@@ -127,11 +124,10 @@ impl<T> Pending<T> {
         }
         if pos == self.ring.len() {
             self.ring.push_back(f);
-            Placed::Newest
         } else {
             self.ring.insert(pos, f);
-            Placed::Inside
         }
+        Placed::Kept
     }
 
     /// Move the window's frames to the ring, then file `f` there.
@@ -165,9 +161,11 @@ mod tests {
         for l in [10, 12, 11] {
             p.file(Frame::bare(l));
         }
-        assert!(matches!(p.file(Frame::bare(5000)), Placed::Newest));
+        assert!(matches!(p.file(Frame::bare(5000)), Placed::Kept));
+        assert_eq!(p.back().unwrap().lseq, 5000);
         assert!(p.spilled);
-        assert!(matches!(p.file(Frame::bare(13)), Placed::Inside));
+        assert!(matches!(p.file(Frame::bare(13)), Placed::Kept));
+        assert_eq!(p.back().unwrap().lseq, 5000);
         assert!(matches!(p.file(Frame::bare(12)), Placed::Dup(_)));
         assert_eq!(p.len(), 5);
         assert_eq!(p.last_run_head().unwrap().lseq, 5000);
@@ -177,7 +175,8 @@ mod tests {
         let order: Vec<u64> = std::iter::from_fn(|| p.pop_front().map(|f| f.lseq)).collect();
         assert_eq!(order, vec![10, 11, 12, 13]);
         assert!(!p.spilled && p.is_empty());
-        assert!(matches!(p.file(Frame::bare(70_000)), Placed::Newest));
+        assert!(matches!(p.file(Frame::bare(70_000)), Placed::Kept));
+        assert_eq!(p.back().unwrap().lseq, 70_000);
         assert!(!p.spilled);
     }
 }
