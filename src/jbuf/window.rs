@@ -11,11 +11,16 @@
 
 use super::Frame;
 
+/// Bitmap words: at most 4096 slots.
+const WORDS: usize = 64;
+
 pub(super) struct Window<T> {
     /// Power-of-two number of slots.
     slots: Box<[Option<Frame<T>>]>,
-    /// Bit `i % 64` of word `i / 64` is set when slot `i` is full.
-    bits: Box<[u64]>,
+    /// Bit `i % 64` of word `i / 64` is set when slot `i` is full. A fixed
+    /// array (512 bytes): indexing it by `i / 64 % WORDS` needs no bounds
+    /// check on the per-packet path.
+    bits: [u64; WORDS],
     /// Oldest and newest lseq held (meaningless when `len` is 0).
     min: u64,
     max: u64,
@@ -35,13 +40,13 @@ pub(super) enum Filed<T> {
 }
 
 impl<T> Window<T> {
-    /// A window of `size` slots, rounded up to a power of two (at least 64,
-    /// one bitmap word).
+    /// A window of `size` slots, rounded up to a power of two, from 64 (one
+    /// bitmap word) to 4096.
     pub fn with_size(size: usize) -> Self {
-        let size = size.max(64).next_power_of_two();
+        let size = size.clamp(64, WORDS * 64).next_power_of_two();
         Window {
             slots: (0..size).map(|_| None).collect(),
-            bits: vec![0; size / 64].into_boxed_slice(),
+            bits: [0; WORDS],
             min: 0,
             max: 0,
             len: 0,
@@ -62,13 +67,13 @@ impl<T> Window<T> {
     #[inline(always)]
     fn is_set(&self, lseq: u64) -> bool {
         let i = self.slot(lseq);
-        self.bits[i / 64] & (1 << (i % 64)) != 0
+        self.bits[i / 64 % WORDS] & (1 << (i % 64)) != 0
     }
 
     #[inline(always)]
     fn put(&mut self, f: Frame<T>) {
         let i = self.slot(f.lseq);
-        self.bits[i / 64] |= 1 << (i % 64);
+        self.bits[i / 64 % WORDS] |= 1 << (i % 64);
         self.slots[i] = Some(f);
         self.len += 1;
     }
@@ -76,7 +81,7 @@ impl<T> Window<T> {
     #[inline(always)]
     fn take(&mut self, lseq: u64) -> Option<Frame<T>> {
         let i = self.slot(lseq);
-        self.bits[i / 64] &= !(1 << (i % 64));
+        self.bits[i / 64 % WORDS] &= !(1 << (i % 64));
         self.len -= 1;
         self.slots[i].take()
     }
@@ -195,7 +200,7 @@ impl<T> Window<T> {
         let mut d = 1;
         while d < self.size() {
             let i = self.slot(lseq.wrapping_add(d));
-            let w = self.bits[i / 64] >> (i % 64);
+            let w = self.bits[i / 64 % WORDS] >> (i % 64);
             if w != 0 {
                 return lseq.wrapping_add(d + w.trailing_zeros() as u64);
             }
@@ -209,7 +214,7 @@ impl<T> Window<T> {
         let mut d = 1;
         while d < self.size() {
             let i = self.slot(lseq.wrapping_sub(d));
-            let w = self.bits[i / 64] << (63 - i % 64);
+            let w = self.bits[i / 64 % WORDS] << (63 - i % 64);
             if w != 0 {
                 return lseq.wrapping_sub(d + w.leading_zeros() as u64);
             }
