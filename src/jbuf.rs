@@ -189,10 +189,30 @@ impl<T> JitterBuffer<T> {
 
     /// Take in one parsed packet (the last step of `udp_in`).
     fn insert<S: Sink<T>>(&mut self, seq: u16, ts: u32, item: T, sink: &mut S) {
+        let lseq = self.lseq_mask | seq as u64;
+        // Fast path: the next packet of an in-order stream, into an empty
+        // buffer, in the same window of 65536. It is exactly what the
+        // general path below would do with it: no pre-wrap straggler (its
+        // seq is at most 536 when last_max_lseq % 65536 is below 536), no
+        // wrap (it is ahead of last_max_lseq = last_lseq), not late, and
+        // first_pending delivers it. Emptiness is asked first: on a
+        // shuffled stream the general path asks it too, and when it holds,
+        // the rest is mostly true, so the branches stay predictable.
+        if self.pending.is_empty()
+            && lseq == self.last_lseq.wrapping_add(1)
+            && self.last_lseq != UNSET
+            && self.last_max_lseq == self.last_lseq
+            && !self.unchecked_head
+        {
+            self.last_max_lseq = lseq;
+            self.save_last(lseq, ts);
+            return sink.ready(Frame::fresh(lseq, ts, item));
+        }
         let warm_up = self.last_lseq == UNSET;
         if self.unchecked_head {
             self.refile_head(sink);
         }
+        // (after refile_head, which may have moved to the next window)
         let mut lseq = self.lseq_mask | seq as u64;
         if self.last_max_lseq == UNSET && self.pending.is_empty() {
             // Also after purge_stale_tail emptied the buffer following a
