@@ -194,19 +194,18 @@ impl<T> JitterBuffer<T> {
         // buffer, in the same window of 65536. It is exactly what the
         // general path below would do with it: no pre-wrap straggler (its
         // seq is at most 536 when last_max_lseq % 65536 is below 536), no
-        // wrap (it is ahead of last_max_lseq = last_lseq), not late, and
-        // first_pending delivers it. Emptiness is asked first: on a
-        // shuffled stream the general path asks it too, and when it holds,
-        // the rest is mostly true, so the branches stay predictable.
+        // wrap (it is ahead of last_max_lseq = last_lseq), not late, so it
+        // goes straight to first_pending, which delivers it. Emptiness is
+        // asked first: on a shuffled stream the general path asks it too,
+        // and when it holds, the rest is mostly true, so the branches stay
+        // predictable.
         if self.pending.is_empty()
             && lseq == self.last_lseq.wrapping_add(1)
             && self.last_lseq != UNSET
             && self.last_max_lseq == self.last_lseq
             && !self.unchecked_head
         {
-            self.last_max_lseq = lseq;
-            self.save_last(lseq, ts);
-            return sink.ready(Frame::fresh(lseq, ts, item));
+            return self.first_pending(Frame::fresh(lseq, ts, item), false, sink);
         }
         let warm_up = self.last_lseq == UNSET;
         if self.unchecked_head {

@@ -14,12 +14,19 @@ use super::Frame;
 /// Bitmap words: at most 4096 slots.
 const WORDS: usize = 64;
 
+/// The bitmap word of slot `i` (the modulo is what lets the compiler drop
+/// the bounds check: slots never exceed `WORDS * 64`).
+#[inline(always)]
+fn word(i: usize) -> usize {
+    i / 64 % WORDS
+}
+
 pub(super) struct Window<T> {
     /// Power-of-two number of slots.
     slots: Box<[Option<Frame<T>>]>,
     /// Bit `i % 64` of word `i / 64` is set when slot `i` is full. A fixed
-    /// array (512 bytes): indexing it by `i / 64 % WORDS` needs no bounds
-    /// check on the per-packet path.
+    /// array (512 bytes): indexed through `word`, it needs no bounds check
+    /// on the per-packet path.
     bits: [u64; WORDS],
     /// Oldest and newest lseq held (meaningless when `len` is 0).
     min: u64,
@@ -67,13 +74,13 @@ impl<T> Window<T> {
     #[inline(always)]
     fn is_set(&self, lseq: u64) -> bool {
         let i = self.slot(lseq);
-        self.bits[i / 64 % WORDS] & (1 << (i % 64)) != 0
+        self.bits[word(i)] & (1 << (i % 64)) != 0
     }
 
     #[inline(always)]
     fn put(&mut self, f: Frame<T>) {
         let i = self.slot(f.lseq);
-        self.bits[i / 64 % WORDS] |= 1 << (i % 64);
+        self.bits[word(i)] |= 1 << (i % 64);
         self.slots[i] = Some(f);
         self.len += 1;
     }
@@ -81,7 +88,7 @@ impl<T> Window<T> {
     #[inline(always)]
     fn take(&mut self, lseq: u64) -> Option<Frame<T>> {
         let i = self.slot(lseq);
-        self.bits[i / 64 % WORDS] &= !(1 << (i % 64));
+        self.bits[word(i)] &= !(1 << (i % 64));
         self.len -= 1;
         self.slots[i].take()
     }
@@ -200,7 +207,7 @@ impl<T> Window<T> {
         let mut d = 1;
         while d < self.size() {
             let i = self.slot(lseq.wrapping_add(d));
-            let w = self.bits[i / 64 % WORDS] >> (i % 64);
+            let w = self.bits[word(i)] >> (i % 64);
             if w != 0 {
                 return lseq.wrapping_add(d + w.trailing_zeros() as u64);
             }
@@ -214,7 +221,7 @@ impl<T> Window<T> {
         let mut d = 1;
         while d < self.size() {
             let i = self.slot(lseq.wrapping_sub(d));
-            let w = self.bits[i / 64 % WORDS] << (63 - i % 64);
+            let w = self.bits[word(i)] << (63 - i % 64);
             if w != 0 {
                 return lseq.wrapping_sub(d + w.leading_zeros() as u64);
             }
