@@ -36,20 +36,42 @@ static inline int fz_udp_peer(struct sockaddr_in *addr) {
     return s;
 }
 
-/* poll() for POLLIN on fd for up to ms milliseconds, again after a signal
+/* poll() for `events` on fd for up to ms milliseconds, again after a signal
  * (libFuzzer's -timeout runs on SIGALRM, and poll is never restarted):
- * 1 when readable, 0 on timeout. */
-static inline int fz_poll_in(int fd, int ms) {
+ * 1 when ready, 0 on timeout. */
+static inline int fz_poll(int fd, short events, int ms) {
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         clock_gettime(CLOCK_MONOTONIC, &t);
         long left = ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
-        struct pollfd p = { fd, POLLIN, 0 };
+        struct pollfd p = { fd, events, 0 };
         int r = poll(&p, 1, left > 0 ? (int)left : 0);
         if (r >= 0 || errno != EINTR)
             return r;
     }
+}
+
+static inline int fz_poll_in(int fd, int ms) { return fz_poll(fd, POLLIN, ms); }
+
+/* connect() a blocking socket, through a signal: connect is not restarted
+ * either, and an interrupted one goes on in the background, so wait for it
+ * to finish and take its result. 0 or -1 with errno, as connect. */
+static inline int fz_connect(int s, const struct sockaddr *a, socklen_t n) {
+    if (connect(s, a, n) == 0)
+        return 0;
+    if (errno != EINTR)
+        return -1;
+    if (fz_poll(s, POLLOUT, 8000) != 1) {
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    int err = 0;
+    socklen_t el = sizeof(err);
+    if (getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
+        return -1;
+    errno = err;
+    return err ? -1 : 0;
 }
 
 static inline void fz_sleep_us(long us) {

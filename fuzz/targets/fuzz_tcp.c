@@ -128,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     src.sin_family = AF_INET;
     src.sin_addr.s_addr = htonl(0x7f000002u + (nth++ % 0xfffff0u));
     FZ_CHECK(bind(s, (struct sockaddr *)&src, sizeof(src)) == 0);
-    if (connect(s, (struct sockaddr *)&chan_addr, sizeof(chan_addr)) != 0) {
+    if (fz_connect(s, (struct sockaddr *)&chan_addr, sizeof(chan_addr)) != 0) {
         fprintf(stderr, "fuzz_tcp: connect: %s\n", strerror(errno));
         FZ_CHECK(!"connect to the listening channel failed");
     }
